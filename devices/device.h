@@ -1,0 +1,48 @@
+/*
+ * device.h: the one interface every device model implements. A device
+ * type is a const table of hooks, listed in devices/registry.c; a
+ * device instance embeds struct device (use container_of to reach the
+ * model's own struct). Devices reach the VM only through the vm__*
+ * accessors (memory, bus, irq, event loop).
+ */
+#ifndef DEVICES_DEVICE_H
+#define DEVICES_DEVICE_H
+
+#include <stdint.h>
+
+struct vm;
+struct device;
+
+/* Order in which the VM creates devices (lower first). */
+enum device_phase {
+	DEVICE_PHASE_LEGACY = 0, /* serial, i8042, debug-exit */
+	DEVICE_PHASE_BUS,        /* PCI host bridge */
+	DEVICE_PHASE_PCI,        /* PCI endpoints (VFIO) */
+};
+
+struct device_type {
+	const char *name;
+	enum device_phase phase;
+	/*
+	 * Create an instance for @vm. @arg is type-specific plain data
+	 * (e.g. a struct vfio_config), borrowed for the call. Returns 0
+	 * and *out, or -errno after logging the reason with the device id.
+	 */
+	int (*create)(struct vm *vm, const void *arg, struct device **out);
+	/* Free the instance and everything it owns. NULL-safe. */
+	void (*destroy)(struct device *dev);
+	/* Optional: return to power-on state. */
+	int (*reset)(struct device *dev);
+	/* Optional: stop DMA and interrupts (VM pause). Returns 0 or -errno. */
+	int (*pause)(struct device *dev);
+	/* Optional: undo pause. */
+	int (*resume)(struct device *dev);
+};
+
+struct device {
+	const struct device_type *type;
+	char id[32];    /* stable name: "serial0", "vfio0", ... */
+	int failed;     /* set once the device stopped working (-errno) */
+};
+
+#endif /* DEVICES_DEVICE_H */
