@@ -1,1 +1,79 @@
-int main(void) { return 0; }
+/*
+ * main.c: ferry's entry point: command line -> VM -> run -> exit
+ * status. The only place in ferry that ends the process; every other
+ * function returns an error for main() to report.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/cli.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+/* Exit statuses (documented in --help and README). */
+#define EXIT_SHUTDOWN 0
+#define EXIT_USAGE 2
+#define EXIT_RESET 4
+#define EXIT_SIGNAL 6
+#define EXIT_VM_ERROR 8
+#define EXIT_START_FAILED 10
+
+static int exit_status(const struct vm_stop *stop)
+{
+	switch (stop->reason) {
+	case VM_STOP_GUEST_EXIT:
+		/* isa-debug-exit semantics; the shell keeps the low 8 bits. */
+		return ((stop->guest_status << 1) | 1) & 0xff;
+	case VM_STOP_SHUTDOWN:
+		return EXIT_SHUTDOWN;
+	case VM_STOP_RESET:
+		return EXIT_RESET;
+	case VM_STOP_SIGNAL:
+		return EXIT_SIGNAL;
+	case VM_STOP_ERROR:
+	case VM_STOP_NONE:
+	default:
+		return EXIT_VM_ERROR;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct cli_options opts;
+	struct vm_stop stop = { 0 };
+	struct vm *vm = NULL;
+	char err[512];
+	int ret;
+
+	ret = cli__parse(argc, argv, &opts, err, sizeof(err));
+	if (ret == CLI_HELP) {
+		fputs(cli__usage(), stdout);
+		return 0;
+	}
+	if (ret == CLI_VERSION) {
+		printf("ferry %s\n", FERRY_VERSION);
+		return 0;
+	}
+	if (ret < 0) {
+		fprintf(stderr, "ferry: %s\n", err);
+		return EXIT_USAGE;
+	}
+	log__set_level(opts.log_level);
+
+	ret = vm__create(&opts.vm, &vm);
+	if (ret) {
+		log_err("cannot start the VM: %s", strerror(-ret));
+		return EXIT_START_FAILED;
+	}
+	ret = vm__run(vm, &stop);
+	vm__destroy(vm);
+	if (ret) {
+		log_err("VM run failed: %s", strerror(-ret));
+		return EXIT_VM_ERROR;
+	}
+	if (stop.reason == VM_STOP_GUEST_EXIT)
+		log_debug("guest wrote %d to the debug-exit port", stop.guest_status);
+	return exit_status(&stop);
+}

@@ -1,0 +1,61 @@
+/*
+ * policy-migration.c: the allowlist of the snapshot / live-migration
+ * worker. It is the one role that may create sockets (AF_UNIX, AF_INET
+ * and AF_INET6 stream sockets to reach a peer) and open files (the
+ * snapshot path given over the API). It reads dirty logs from the VM
+ * fd and drives VFIO migration, but it never runs the guest.
+ */
+#include <linux/kvm.h>
+#include <linux/vfio.h>
+#include <sys/socket.h>
+
+#include <fcntl.h>
+
+#include "seccomp/policy-internal.h"
+#include "vmm/util.h"
+
+static const struct sc_rule migration_rules[] = {
+	/* the peer */
+	SC_ALLOW1(socket, SC_EQ(0, AF_UNIX), "connect to a local peer"),
+	SC_ALLOW1(socket, SC_EQ(0, AF_INET), "connect to a TCP peer"),
+	SC_ALLOW1(socket, SC_EQ(0, AF_INET6), "connect to a TCP peer over IPv6"),
+	SC_ALLOW(connect, "reach the migration peer"),
+	SC_ALLOW(accept4, "take the incoming connection on a listening socket"),
+	SC_ALLOW(setsockopt, "TCP_NODELAY and buffer sizes on the stream"),
+	SC_ALLOW(getsockopt, "SO_ERROR after a non-blocking connect"),
+	SC_ALLOW(getpeername, "log the peer address"),
+	SC_ALLOW(shutdown, "end the stream cleanly"),
+	SC_ALLOW(sendto, "send() of stream data"),
+	SC_ALLOW(recvfrom, "recv() of stream data"),
+	SC_ALLOW(sendmsg, "stream data, and fds between local peers"),
+	SC_ALLOW(recvmsg, "stream data, and fds between local peers"),
+	SC_ALLOW(poll, "bounded waits on the peer"),
+	SC_ALLOW(ppoll, "bounded waits on the peer"),
+	/* snapshot files */
+	SC_ALLOW(openat, "create or open the snapshot file named over the API"),
+	SC_ALLOW(read, "snapshot file, stream, eventfds"),
+	SC_ALLOW(readv, "vectored snapshot reads"),
+	SC_ALLOW(writev, "vectored snapshot and stream writes"),
+	SC_ALLOW(pread64, "snapshot sections by offset"),
+	SC_ALLOW(pwrite64, "snapshot sections by offset"),
+	SC_ALLOW(lseek, "snapshot file position"),
+	SC_ALLOW(ftruncate, "size the snapshot file"),
+	SC_ALLOW(fsync, "make the snapshot durable"),
+	SC_ALLOW(fdatasync, "make the snapshot durable"),
+	SC_ALLOW(close, "close the snapshot file or stream"),
+	SC_ALLOW1(fcntl, SC_EQ(1, F_GETFL), "read O_NONBLOCK"),
+	SC_ALLOW1(fcntl, SC_EQ(1, F_SETFL), "set O_NONBLOCK"),
+	SC_ALLOW(getrandom, "json-c's hash seed (config next to the snapshot)"),
+	/* dirty tracking and device state */
+	SC_IOCTL(KVM_GET_DIRTY_LOG, "dirty-page bitmap per memory slot"),
+	SC_IOCTL(KVM_CLEAR_DIRTY_LOG, "re-protect pages after reading the log"),
+	SC_IOCTL(KVM_RESET_DIRTY_RINGS, "recycle dirty-ring entries"),
+	SC_IOCTL(VFIO_DEVICE_FEATURE, "VFIO migration state and device dirty tracking"),
+};
+
+const struct sc_policy policy_migration = {
+	.name = "migration",
+	.rules = migration_rules,
+	.nr_rules = ARRAY_SIZE(migration_rules),
+	.bases = SC_BASE_COMMON,
+};

@@ -1,0 +1,73 @@
+/*
+ * layout.h: constants shared by the test guest's assembly and C code:
+ * segment selectors, per-CPU stack and TSS sizes, IDT vectors, control
+ * register bits and the flags of the static identity page tables. It is
+ * included from .S files, so it holds only #defines.
+ */
+#ifndef GUEST_LAYOUT_H
+#define GUEST_LAYOUT_H
+
+/* PVH loads the image here (see guest.lds): the first byte above legacy low memory. */
+#define GUEST_LOAD_ADDR 0x100000
+
+/* Highest number of vCPUs smp mode handles (ferry's CONFIG_MAX_VCPUS). */
+#define GUEST_MAX_CPUS 64
+
+/* GDT selectors; the order is fixed by the table in tables.S. */
+#define SEL_KCODE 0x08 /* 64-bit code, DPL 0 */
+#define SEL_KDATA 0x10 /* flat data, DPL 0 */
+#define SEL_UDATA 0x18 /* flat data, DPL 3 */
+#define SEL_UCODE 0x20 /* 64-bit code, DPL 3 */
+#define SEL_TSS0 0x28  /* first of GUEST_MAX_CPUS 16-byte TSS descriptors */
+#define SEL_RPL3 3     /* requested privilege level 3 in a selector */
+
+/* Per-CPU stacks (arrays in .bss, indexed by the CPU's slot). */
+#define KSTACK_SHIFT 12 /* 4 KiB: only exception reports run at CPL0 */
+#define KSTACK_SIZE (1 << KSTACK_SHIFT)
+#define USTACK_SHIFT 14 /* 16 KiB: all guest work runs at CPL3 */
+#define USTACK_SIZE (1 << USTACK_SHIFT)
+
+/* One 64-bit TSS per CPU; 104 bytes used, padded to a power of two. */
+#define TSS_STRIDE 128
+#define TSS_LIMIT 103   /* size of the 64-bit TSS minus one */
+#define TSS_IOMAP_OFF 102 /* offset of the I/O map base field */
+
+/* IDT: the 32 architectural exceptions plus two user-callable gates. */
+#define VEC_PARK 32  /* CPL3 "int $32": cli; hlt forever (parks an AP) */
+#define VEC_RESET 33 /* CPL3 "int $33": triple fault (exit without debug-exit) */
+#define IDT_VECTORS 34
+#define STUB_SIZE 16 /* bytes per exception stub in .boot.stubs */
+
+/* RFLAGS for CPL3: IOPL=3 (bits 12-13) for port I/O, bit 1 is reserved-one, IF=0. */
+#define RFLAGS_USER 0x3002
+
+/* Control registers and MSRs used on the way to long mode. */
+#define CR0_PE 0x00000001
+#define CR0_ET 0x00000010
+#define CR0_PG 0x80000000
+#define CR4_PAE 0x00000020
+#define MSR_EFER 0xc0000080
+#define EFER_LME 0x00000100
+
+/*
+ * Page-table entry bits. Entries are built with Accessed (and Dirty for
+ * leaves) already set so the CPU never has to write them back.
+ */
+#define PTE_P 0x001
+#define PTE_W 0x002
+#define PTE_U 0x004
+#define PTE_A 0x020
+#define PTE_D 0x040
+#define PTE_PS 0x080 /* 2 MiB page in a PD entry */
+#define PTE_TABLE (PTE_P | PTE_W | PTE_U | PTE_A)
+#define PTE_LARGE (PTE_P | PTE_W | PTE_U | PTE_A | PTE_D | PTE_PS)
+
+/* The image maps this many GiB statically (2 MiB pages, one PD per GiB). */
+#define PT_STATIC_GIB 4
+
+/* Ports. */
+#define PORT_COM1 0x3f8       /* 8250/16550 data register */
+#define PORT_COM1_LSR 0x3fd   /* line status register */
+#define PORT_DEBUG_EXIT 0xf4  /* isa-debug-exit: VMM exits (v << 1) | 1 */
+
+#endif /* GUEST_LAYOUT_H */

@@ -1,0 +1,457 @@
+/*
+ * api-http.c: the HTTP side of the API server: libmicrohttpd setup
+ * (connection limit and timeout), the route table, request validation
+ * (method, path, content type, body size, strict JSON), hand-off of
+ * VM requests to the VMM thread through the queue, and the JSON
+ * replies. Runs on the API thread only.
+ */
+#include "vmm/api-internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <json-c/json.h>
+#include <microhttpd.h>
+
+#include "vmm/api-queue.h"
+#include "vmm/api-version.h"
+#include "vmm/config-json.h"
+#include "vmm/log.h"
+#include "vmm/request.h"
+
+/* Per-connection buffer for headers and upload chunks (MHD's default). */
+#define API_CONN_MEMORY (32 * 1024)
+
+enum route_kind {
+	ROUTE_LOCAL, /* answered by the API thread */
+	ROUTE_VMM,   /* queued for the VMM thread */
+};
+
+struct route;
+/* Build the JSON reply of a successful request. NULL: out of memory. */
+typedef struct json_object *(*reply_fn)(const struct api *api,
+					const struct vmm_response *resp);
+
+struct route {
+	const char *path;
+	const char *method;
+	enum route_kind kind;
+	enum vmm_req_type req;
+	reply_fn reply;
+};
+
+/* State of one request, from its headers to its completion. */
+struct api_conn {
+	char *body;
+	size_t len;
+	bool answered; /* a response was queued early (404/405/413) */
+};
+
+static struct json_object *reply_version(const struct api *api,
+					 const struct vmm_response *resp)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "name", json_object_new_string("ferry"));
+	json_object_object_add(o, "version",
+			       json_object_new_string(FERRY_VERSION));
+	json_object_object_add(o, "api_version",
+			       json_object_new_int(API_VERSION));
+	return o;
+}
+
+static struct json_object *reply_info(const struct api *api,
+				      const struct vmm_response *resp)
+{
+	struct json_object *o = json_object_new_object();
+	struct json_object *cfg = config__to_json_object(&resp->config);
+
+	if (!o || !cfg) {
+		json_object_put(o);
+		json_object_put(cfg);
+		return NULL;
+	}
+	json_object_object_add(o, "state", json_object_new_string(
+				   vmm_state_name(resp->info.state)));
+	json_object_object_add(o, "uptime_ms",
+			       json_object_new_int64((int64_t)resp->info.uptime_ms));
+	json_object_object_add(o, "vcpus",
+			       json_object_new_int64(resp->info.vcpus));
+	json_object_object_add(o, "memory",
+			       json_object_new_int64((int64_t)resp->info.mem_size));
+	json_object_object_add(o, "config", cfg);
+	return o;
+}
+
+static struct json_object *reply_state(const struct api *api,
+				       const struct vmm_response *resp)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "state", json_object_new_string(
+				   vmm_state_name(resp->info.state)));
+	return o;
+}
+
+static struct json_object *reply_operation(const struct api *api,
+					   const struct vmm_response *resp)
+{
+	const struct vmm_op_progress *op = &resp->op;
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "state", json_object_new_string(
+				   vmm_op_state_name(op->state)));
+	if (op->state == VMM_OP_NONE)
+		return o;
+	json_object_object_add(o, "id", json_object_new_int64((int64_t)op->id));
+	json_object_object_add(o, "operation", json_object_new_string(op->name));
+	json_object_object_add(o, "done_bytes",
+			       json_object_new_int64((int64_t)op->done_bytes));
+	json_object_object_add(o, "total_bytes",
+			       json_object_new_int64((int64_t)op->total_bytes));
+	json_object_object_add(o, "elapsed_ms",
+			       json_object_new_int64((int64_t)op->elapsed_ms));
+	if (op->state == VMM_OP_FAILED)
+		json_object_object_add(o, "error",
+				       json_object_new_string(op->message));
+	return o;
+}
+
+static const struct route routes[] = {
+	{ "/version", "GET", ROUTE_LOCAL, 0, reply_version },
+	{ "/vm", "GET", ROUTE_VMM, VMM_REQ_GET_INFO, reply_info },
+	{ "/vm/pause", "PUT", ROUTE_VMM, VMM_REQ_PAUSE, reply_state },
+	{ "/vm/resume", "PUT", ROUTE_VMM, VMM_REQ_RESUME, reply_state },
+	{ "/vm/shutdown", "PUT", ROUTE_VMM, VMM_REQ_SHUTDOWN, reply_state },
+	{ "/vm/operation", "GET", ROUTE_VMM, VMM_REQ_GET_OPERATION,
+	  reply_operation },
+};
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned int status,
+				 const char *text, const char *allow)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	size_t len = strlen(text);
+	char *copy = malloc(len + 1);
+
+	if (!copy)
+		return MHD_NO; /* drops the connection */
+	memcpy(copy, text, len + 1);
+	r = MHD_create_response_from_buffer(len, copy, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(copy);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				"application/json");
+	if (allow)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned int status,
+				 struct json_object *o)
+{
+	char text[] = "{\"error\": \"out of memory\"}\n";
+	const char *s;
+	char *buf;
+	enum MHD_Result ret;
+	size_t len;
+
+	if (!o)
+		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, text, NULL);
+	s = json_object_to_json_string_length(
+		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE,
+		&len);
+	buf = s ? malloc(len + 2) : NULL;
+	if (!buf) {
+		json_object_put(o);
+		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, text, NULL);
+	}
+	memcpy(buf, s, len);
+	buf[len] = '\n';
+	buf[len + 1] = '\0';
+	json_object_put(o);
+	ret = send_text(c, status, buf, NULL);
+	free(buf);
+	return ret;
+}
+
+static enum MHD_Result __printf(4, 5) send_error(struct MHD_Connection *c,
+						 unsigned int status,
+						 const char *allow,
+						 const char *fmt, ...)
+{
+	struct json_object *o;
+	const char *s;
+	char msg[512];
+	va_list ap;
+	enum MHD_Result ret;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_ratelimited(LOG_LEVEL_INFO, "api: %u %s", status, msg);
+	o = json_object_new_object();
+	if (!o || json_object_object_add(o, "error",
+					 json_object_new_string(msg))) {
+		json_object_put(o);
+		return MHD_NO;
+	}
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!s) {
+		json_object_put(o);
+		return MHD_NO;
+	}
+	/* send_text copies; add the newline curl users expect. */
+	snprintf(msg, sizeof(msg), "%s\n", s);
+	json_object_put(o);
+	ret = send_text(c, status, msg, allow);
+	return ret;
+}
+
+static unsigned int status_for(int ret)
+{
+	switch (ret) {
+	case -EBUSY:
+		return MHD_HTTP_CONFLICT;
+	case -EINVAL:
+		return MHD_HTTP_BAD_REQUEST;
+	case -ENOTSUP:
+		return MHD_HTTP_NOT_IMPLEMENTED;
+	case -ESHUTDOWN:
+		return MHD_HTTP_SERVICE_UNAVAILABLE;
+	case -ETIMEDOUT:
+		return MHD_HTTP_GATEWAY_TIMEOUT;
+	default:
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+}
+
+/* Route lookup: NULL with *allow set when the path exists. */
+static const struct route *find_route(const char *url, const char *method,
+				      const char **allow)
+{
+	size_t i;
+
+	*allow = NULL;
+	for (i = 0; i < ARRAY_SIZE(routes); i++) {
+		if (strcmp(routes[i].path, url) != 0)
+			continue;
+		if (strcmp(routes[i].method, method) == 0)
+			return &routes[i];
+		*allow = routes[i].method;
+	}
+	return NULL;
+}
+
+/* Today no request takes parameters: the body, if any, must be {}. */
+static enum MHD_Result check_body(struct MHD_Connection *c,
+				  struct api_conn *ac, bool *ok)
+{
+	const char *ctype;
+	struct json_object *o;
+	char err[256];
+
+	*ok = false;
+	if (ac->len == 0) {
+		*ok = true;
+		return MHD_YES;
+	}
+	ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					    MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (!ctype || strncasecmp(ctype, "application/json", 16) != 0 ||
+	    (ctype[16] && ctype[16] != ';' && ctype[16] != ' '))
+		return send_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, NULL,
+				  "request body must be application/json (got %s)",
+				  ctype ? ctype : "no Content-Type");
+	o = config__json_parse_text(ac->body, ac->len, err, sizeof(err));
+	if (!o)
+		return send_error(c, MHD_HTTP_BAD_REQUEST, NULL, "%s", err);
+	if (!json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return send_error(c, MHD_HTTP_BAD_REQUEST, NULL,
+				  "$: expected a JSON object");
+	}
+	json_object_object_foreach(o, key, val) {
+		(void)val;
+		snprintf(err, sizeof(err), "$.%.40s: unknown key", key);
+		json_object_put(o);
+		return send_error(c, MHD_HTTP_BAD_REQUEST, NULL, "%s", err);
+	}
+	json_object_put(o);
+	*ok = true;
+	return MHD_YES;
+}
+
+static enum MHD_Result dispatch(struct api *api, struct MHD_Connection *c,
+				const struct route *rt, struct api_conn *ac)
+{
+	struct vmm_request req = { .type = rt->req };
+	struct vmm_response *resp;
+	enum MHD_Result mret;
+	bool ok;
+	int ret;
+
+	mret = check_body(c, ac, &ok);
+	if (!ok)
+		return mret;
+	if (rt->kind == ROUTE_LOCAL)
+		return send_json(c, MHD_HTTP_OK, rt->reply(api, NULL));
+
+	resp = malloc(sizeof(*resp)); /* ~60 KiB with the config copy */
+	if (!resp)
+		return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
+				  "out of memory");
+	ret = api_queue__call(api->queue, &req, resp,
+			      api->params.request_timeout_ms);
+	if (ret == -ETIMEDOUT)
+		mret = send_error(c, MHD_HTTP_GATEWAY_TIMEOUT, NULL,
+				  "the VMM did not answer within %u ms",
+				  api->params.request_timeout_ms);
+	else if (ret == -ESHUTDOWN)
+		mret = send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
+				  "the VM is shutting down");
+	else if (ret)
+		mret = send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
+				  "%s", strerror(-ret));
+	else if (resp->ret)
+		mret = send_error(c, status_for(resp->ret), NULL, "%s",
+				  resp->message[0] ? resp->message :
+						     strerror(-resp->ret));
+	else
+		mret = send_json(c, MHD_HTTP_OK, rt->reply(api, resp));
+	free(resp);
+	return mret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+				  const char *url, const char *method,
+				  const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct api *api = cls;
+	struct api_conn *ac = *con_cls;
+	const struct route *rt;
+	const char *allow, *clen;
+	char *nb;
+
+	rt = find_route(url, method, &allow);
+	if (!ac) {
+		/* First call: headers only. Reject early, before any body. */
+		ac = calloc(1, sizeof(*ac));
+		if (!ac)
+			return MHD_NO;
+		*con_cls = ac;
+		__atomic_add_fetch(&api->inflight, 1, __ATOMIC_ACQ_REL);
+		ac->answered = true;
+		if (!rt && !allow)
+			return send_error(c, MHD_HTTP_NOT_FOUND, NULL,
+					  "no such endpoint: %.64s", url);
+		if (!rt)
+			return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, allow,
+					  "%.16s is not allowed on %s (use %s)",
+					  method, url, allow);
+		clen = MHD_lookup_connection_value(
+			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (clen && strtoull(clen, NULL, 10) > api->params.max_body)
+			return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
+					  "request body larger than %zu bytes",
+					  api->params.max_body);
+		ac->answered = false;
+		return MHD_YES;
+	}
+	if (ac->answered) {
+		*upload_size = 0; /* discard whatever still arrives */
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		/* Chunked uploads carry no length up front: cap as we go. */
+		if (*upload_size > api->params.max_body - ac->len) {
+			*upload_size = 0;
+			ac->answered = true;
+			return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
+					  "request body larger than %zu bytes",
+					  api->params.max_body);
+		}
+		nb = realloc(ac->body, ac->len + *upload_size + 1);
+		if (!nb)
+			return MHD_NO;
+		ac->body = nb;
+		memcpy(ac->body + ac->len, upload, *upload_size);
+		ac->len += *upload_size;
+		ac->body[ac->len] = '\0';
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	ac->answered = true;
+	return dispatch(api, c, rt, ac);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode code)
+{
+	struct api *api = cls;
+	struct api_conn *ac = *con_cls;
+
+	if (!ac)
+		return;
+	free(ac->body);
+	free(ac);
+	*con_cls = NULL;
+	__atomic_sub_fetch(&api->inflight, 1, __ATOMIC_ACQ_REL);
+}
+
+/* libmicrohttpd's own diagnostics (bad requests, timeouts, limits). */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	log_ratelimited(LOG_LEVEL_INFO, "api: http: %s", msg);
+}
+
+int api_http__start(struct api *api)
+{
+	/* No internal thread: the API thread drives MHD (api.c). */
+	api->daemon = MHD_start_daemon(
+		MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		on_request, api,
+		MHD_OPTION_LISTEN_SOCKET, api->listen_fd,
+		MHD_OPTION_CONNECTION_LIMIT, api->params.max_conns,
+		MHD_OPTION_CONNECTION_TIMEOUT, api->params.conn_timeout_s,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api,
+		MHD_OPTION_END);
+	if (!api->daemon) {
+		log_err("api: cannot start the HTTP server on %s", api->path);
+		return -EIO;
+	}
+	return 0;
+}
+
+void api_http__stop(struct api *api)
+{
+	if (api->daemon) {
+		MHD_stop_daemon(api->daemon);
+		api->daemon = NULL;
+	}
+}

@@ -1,0 +1,53 @@
+/*
+ * vfio-compat.h: VFIO uAPI facts newer than the Linux 6.1 headers ferry
+ * builds against. Include it after <linux/vfio.h>. Every block is guarded
+ * by a macro that arrived in the same kernel release, so a newer
+ * <linux/vfio.h> wins and nothing is defined twice. Values and layouts are
+ * the kernel's (include/uapi/linux/vfio.h); none of this is ferry's own.
+ */
+#ifndef VMM_COMPAT_VFIO_COMPAT_H
+#define VMM_COMPAT_VFIO_COMPAT_H
+
+#include <linux/types.h>
+#include <linux/vfio.h>
+
+/*
+ * Linux 6.2: PRE_COPY support. The device states are enum values in the
+ * kernel header (so #ifdef cannot see them); VFIO_MIGRATION_PRE_COPY was
+ * added in the same patch and guards the whole block.
+ */
+#ifndef VFIO_MIGRATION_PRE_COPY
+#define VFIO_MIGRATION_PRE_COPY (1 << 2)
+#define VFIO_DEVICE_STATE_PRE_COPY 6
+#define VFIO_DEVICE_STATE_PRE_COPY_P2P 7
+
+/* ioctl on the migration data_fd, PRE_COPY states only. */
+struct vfio_precopy_info {
+	__u32 argsz;
+	__u32 flags;
+	__aligned_u64 initial_bytes;
+	__aligned_u64 dirty_bytes;
+};
+#define VFIO_MIG_GET_PRECOPY_INFO _IO(VFIO_TYPE, VFIO_BASE + 21)
+#endif
+
+/* Number of migration states (enum vfio_device_mig_state's _NR). */
+#define VFIO_COMPAT_DEVICE_STATE_NR 8
+
+/* Linux 6.2: estimated stop-copy size, GET on any state. */
+#ifndef VFIO_DEVICE_FEATURE_MIG_DATA_SIZE
+#define VFIO_DEVICE_FEATURE_MIG_DATA_SIZE 9
+struct vfio_device_feature_mig_data_size {
+	__aligned_u64 stop_copy_length;
+};
+#endif
+
+/* 2026 (PRE_COPY initial-bytes re-initialisation), opt-in SET, no data. */
+#ifndef VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2
+#define VFIO_DEVICE_FEATURE_MIG_PRECOPY_INFOv2 12
+#endif
+#ifndef VFIO_PRECOPY_INFO_REINIT
+#define VFIO_PRECOPY_INFO_REINIT (1 << 0)
+#endif
+
+#endif /* VMM_COMPAT_VFIO_COMPAT_H */

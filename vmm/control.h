@@ -1,0 +1,59 @@
+/*
+ * control.h: the VMM-thread side of the API. Registers the API's
+ * request eventfd with the VM's event loop and executes each queued
+ * struct vmm_request against the VM (pause, resume, shutdown, info),
+ * checking the preconditions documented in vmm/request.h. Also keeps
+ * the progress record of long-running operations (snapshot, migration)
+ * that `GET /vm/operation` reports.
+ */
+#ifndef VMM_CONTROL_H
+#define VMM_CONTROL_H
+
+#include <stdint.h>
+
+#include "vmm/util.h"
+
+struct api;
+struct vm;
+struct control;
+struct vmm_request;
+struct vmm_response;
+
+/*
+ * Execute @req on the VM @vm and fill @resp. VMM thread. Exposed so the
+ * executor can be tested with a fake VM.
+ */
+void control__execute(struct control *ctl, const struct vmm_request *req,
+		      struct vmm_response *resp);
+
+/*
+ * Create the control side for @vm (borrowed; must outlive the control)
+ * and register @api's request eventfd on vm__event_loop(@vm): queued
+ * requests are then executed on the VMM thread. Call after vm__create,
+ * before vm__run. Returns 0 or -errno (logged).
+ */
+int __must_check control__attach(struct api *api, struct vm *vm,
+				  struct control **out);
+
+/*
+ * Unregister from the event loop and close the request queue, so API
+ * requests still arriving get 503 instead of waiting. Call after
+ * vm__run returned, before api__destroy. NULL-safe.
+ */
+void control__detach(struct control *ctl);
+
+/*
+ * Progress of long-running operations. Thread-safe (a migration worker
+ * may report). Begin returns -EBUSY while another operation runs;
+ * otherwise it starts a new one (id + 1) named @name (e.g. "snapshot")
+ * of @total_bytes (0: unknown).
+ */
+int __must_check control__op_begin(struct control *ctl, const char *name,
+				   uint64_t total_bytes);
+/* Report @done_bytes of the running operation (and a new total if not 0). */
+void control__op_update(struct control *ctl, uint64_t done_bytes,
+			uint64_t total_bytes);
+/* End the running operation: @ret 0 (succeeded) or -errno with @message. */
+void control__op_end(struct control *ctl, int ret, const char *message);
+
+#endif /* VMM_CONTROL_H */

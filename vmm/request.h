@@ -1,0 +1,121 @@
+/*
+ * request.h: the plain-data requests the API thread hands to the VMM
+ * thread, and the plain-data answers it gets back. The API thread turns
+ * HTTP+JSON into a struct vmm_request (validated: only the VMM-side
+ * preconditions are left to check), the VMM thread executes it
+ * (vmm/control.c) and fills a struct vmm_response, which the API thread
+ * turns back into JSON. Nothing here holds a pointer or an fd, so the
+ * structs can be copied freely across the queue (vmm/api-queue.h).
+ *
+ * Errors are -errno values; the API maps them to HTTP statuses:
+ *   -EBUSY     409 Conflict   (the VM is in the wrong state for this)
+ *   -EINVAL    400 Bad Request
+ *   -ENOTSUP   501 Not Implemented
+ *   -ESHUTDOWN 503 Service Unavailable (the VM is stopping or stopped)
+ *   -ETIMEDOUT 504 Gateway Timeout (the VMM thread did not answer)
+ *   other      500 Internal Server Error
+ */
+#ifndef VMM_REQUEST_H
+#define VMM_REQUEST_H
+
+#include <stdint.h>
+
+#include "vmm/config.h"
+#include "vmm/vm.h"
+
+enum vmm_req_type {
+	/*
+	 * GET /vm. Any state. Fills resp.info and resp.config.
+	 */
+	VMM_REQ_GET_INFO = 0,
+	/*
+	 * PUT /vm/pause. Precondition: RUNNING (else -EBUSY). Answers once
+	 * every vCPU is out of the guest and devices are quiesced.
+	 */
+	VMM_REQ_PAUSE,
+	/* PUT /vm/resume. Precondition: PAUSED (else -EBUSY). */
+	VMM_REQ_RESUME,
+	/*
+	 * PUT /vm/shutdown. Precondition: CREATED, RUNNING or PAUSED (else
+	 * -EBUSY: a stop is already under way). Starts an orderly stop and
+	 * answers at once; the process exits 0 once the VM has stopped.
+	 */
+	VMM_REQ_SHUTDOWN,
+	/*
+	 * GET /vm/operation. Any state. Fills resp.op with the progress of
+	 * the current (or last) long-running operation (snapshot,
+	 * migration); op.state is VMM_OP_NONE when there never was one.
+	 */
+	VMM_REQ_GET_OPERATION,
+	VMM_REQ__COUNT,
+};
+
+/* A request: the type and its parameters (none of today's take any). */
+struct vmm_request {
+	enum vmm_req_type type;
+};
+
+enum vmm_op_state {
+	VMM_OP_NONE = 0,  /* no long-running operation ever started */
+	VMM_OP_RUNNING,
+	VMM_OP_SUCCEEDED,
+	VMM_OP_FAILED,
+};
+
+#define VMM_OP_NAME_MAX 32     /* "snapshot", "migrate", ... */
+#define VMM_MESSAGE_MAX 256    /* one human-readable line */
+
+/* Progress of a long-running operation; plain data, copied out. */
+struct vmm_op_progress {
+	enum vmm_op_state state;
+	uint64_t id;              /* increments with each operation started */
+	char name[VMM_OP_NAME_MAX];
+	uint64_t done_bytes;
+	uint64_t total_bytes;     /* 0: unknown */
+	uint64_t elapsed_ms;      /* since the start (until the end) */
+	char message[VMM_MESSAGE_MAX]; /* VMM_OP_FAILED: the reason */
+};
+
+struct vmm_response {
+	int ret;                       /* 0 or -errno (see the table above) */
+	char message[VMM_MESSAGE_MAX]; /* ret != 0: why, for the client */
+	struct vm_info info;           /* VMM_REQ_GET_INFO */
+	struct vm_config config;       /* VMM_REQ_GET_INFO: effective config */
+	struct vmm_op_progress op;     /* VMM_REQ_GET_OPERATION */
+};
+
+/* Name of a VM state for JSON and logs ("running", ...). */
+static inline const char *vmm_state_name(enum vm_state s)
+{
+	switch (s) {
+	case VM_STATE_CREATED:
+		return "created";
+	case VM_STATE_RUNNING:
+		return "running";
+	case VM_STATE_PAUSED:
+		return "paused";
+	case VM_STATE_STOPPING:
+		return "stopping";
+	case VM_STATE_STOPPED:
+		return "stopped";
+	}
+	return "unknown";
+}
+
+/* Name of an operation state for JSON ("none", "running", ...). */
+static inline const char *vmm_op_state_name(enum vmm_op_state s)
+{
+	switch (s) {
+	case VMM_OP_NONE:
+		return "none";
+	case VMM_OP_RUNNING:
+		return "running";
+	case VMM_OP_SUCCEEDED:
+		return "succeeded";
+	case VMM_OP_FAILED:
+		return "failed";
+	}
+	return "unknown";
+}
+
+#endif /* VMM_REQUEST_H */

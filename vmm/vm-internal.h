@@ -1,0 +1,56 @@
+/*
+ * vm-internal.h: struct vm, shared by the files of the VM core (vm.c,
+ * vcpu.c, vcpu-x86_64.c, irqchip-x86_64.c). Nothing outside vmm/ sees
+ * it; devices use the accessors in vm.h.
+ *
+ * Lock order: vm->lock -> vm->pause_lock. Device locks are leaves.
+ */
+#ifndef VMM_VM_INTERNAL_H
+#define VMM_VM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "vmm/config.h"
+#include "vmm/vm.h"
+
+struct kvm;
+struct vcpu;
+struct device;
+struct boot_info;
+
+/* Devices of all kinds a VM can hold: legacy + PCI bus + VFIO. */
+#define VM_MAX_DEVICES (8 + CONFIG_MAX_VFIO)
+
+struct vm {
+	struct vm_config cfg;
+	struct kvm *kvm;           /* owned */
+	int fd;                    /* owned: KVM VM fd */
+	struct guest_mem *mem;     /* owned */
+	struct bus *bus;           /* owned */
+	struct event_loop *loop;   /* owned */
+	int sigfd;                 /* owned: signalfd for SIGTERM/SIGINT */
+
+	unsigned int nr_vcpus;
+	struct vcpu **vcpus;       /* owned */
+
+	unsigned int nr_devices;
+	struct device *devices[VM_MAX_DEVICES]; /* owned, in creation order */
+
+	pthread_mutex_t lock;      /* protects state and stop */
+	enum vm_state state;
+	struct vm_stop stop;
+	atomic_bool stopping;      /* vCPUs leave their loops */
+	struct timespec started;   /* CLOCK_MONOTONIC at first run */
+
+	/* Pause handshake with the vCPU threads. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	atomic_bool pause_req;     /* vCPUs park when set */
+	unsigned int parked;       /* protected by pause_lock */
+};
+
+#endif /* VMM_VM_INTERNAL_H */
