@@ -62,11 +62,19 @@ const struct sc_policy policy_common = {
 #define SC_THREAD_FLAGS \
 	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
 
+/*
+ * glibc's internal signal for set*id() across threads (SIGRTMIN + 1 of
+ * the kernel, 33); the handler is installed on first use.
+ */
+#define SC_GLIBC_SIGSETXID 33
+
 static const struct sc_rule thread_rules[] = {
 	SC_FAIL(clone3, ENOSYS,
 		"flags unfilterable: glibc falls back to clone on ENOSYS"),
 	SC_ALLOW1(clone, SC_MASKED_EQ(0, SC_THREAD_FLAGS, SC_THREAD_FLAGS),
 		  "pthread_create: threads only, never fork"),
+	SC_ALLOW1(rt_sigaction, SC_EQ(0, SC_GLIBC_SIGSETXID),
+		  "the first pthread_create installs glibc's SIGSETXID handler"),
 	SC_ALLOW(set_robust_list, "a new thread registering its robust futex list"),
 	SC_ALLOW(rseq, "a new thread registering restartable sequences (glibc >= 2.35)"),
 	SC_ALLOW2(seccomp, SC_EQ(0, SECCOMP_SET_MODE_FILTER), SC_EQ(1, 0),

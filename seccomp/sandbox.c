@@ -313,3 +313,148 @@ int sandbox__parse_user(const char *s, struct sandbox_user *out)
 	out->gid = (gid_t)gid;
 	return 0;
 }
+
+/*
+ * Number of threads in this process from /proc/self/status, or 0 when
+ * /proc is not available (then the caller cannot check).
+ */
+static unsigned int count_threads(void)
+{
+	char line[128]; /* status lines are short; "Threads:" fits easily */
+	unsigned int n = 0;
+	FILE *f;
+
+	f = fopen("/proc/self/status", "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Threads: %u", &n) == 1)
+			break;
+	}
+	fclose(f);
+	return n;
+}
+
+static int enter_chroot(const char *dir)
+{
+	int ret;
+
+	if (chdir(dir) < 0) {
+		ret = -errno;
+		log_err("sandbox: chdir %s: %s", dir, strerror(-ret));
+		return ret;
+	}
+	if (chroot(".") < 0) {
+		ret = -errno;
+		log_err("sandbox: chroot %s: %s", dir, strerror(-ret));
+		return ret;
+	}
+	if (chdir("/") < 0) {
+		ret = -errno;
+		log_err("sandbox: chdir / in %s: %s", dir, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+static int change_user(const struct sandbox_user *u)
+{
+	int ret;
+
+	if (setgroups(1, &u->gid) < 0) {
+		ret = -errno;
+		log_err("sandbox: setgroups %u: %s", (unsigned int)u->gid,
+			strerror(-ret));
+		return ret;
+	}
+	if (setresgid(u->gid, u->gid, u->gid) < 0) {
+		ret = -errno;
+		log_err("sandbox: setresgid %u: %s", (unsigned int)u->gid,
+			strerror(-ret));
+		return ret;
+	}
+	if (setresuid(u->uid, u->uid, u->uid) < 0) {
+		ret = -errno;
+		log_err("sandbox: setresuid %u: %s", (unsigned int)u->uid,
+			strerror(-ret));
+		return ret;
+	}
+	/* the way back must be closed: root must not be regained */
+	if (u->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+		log_err("sandbox: uid 0 could be regained after dropping to %u",
+			(unsigned int)u->uid);
+		return -EPERM;
+	}
+	if (u->gid != 0 && u->uid != 0 && setgid(0) == 0) {
+		log_err("sandbox: gid 0 could be regained after dropping to %u",
+			(unsigned int)u->gid);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int sandbox__drop_privileges(const char *chroot_dir,
+			     const struct sandbox_user *user)
+{
+	int can_drop_bounds;
+	unsigned int threads;
+	int ret;
+
+	threads = count_threads();
+	if (threads > 1) {
+		log_err("sandbox: dropping privileges needs a single-threaded "
+			"process (%u threads)", threads);
+		return -EBUSY;
+	}
+	if (chroot_dir && *chroot_dir) {
+		ret = enter_chroot(chroot_dir);
+		if (ret)
+			return ret;
+	}
+
+	if (capng_get_caps_process() < 0) {
+		log_err("sandbox: reading capabilities failed");
+		return -EPERM;
+	}
+	can_drop_bounds = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
+	capng_clear(CAPNG_SELECT_ALL);
+	/* the bounding set goes first: changing it needs CAP_SETPCAP */
+	if (can_drop_bounds && capng_apply(CAPNG_SELECT_BOUNDS) < 0) {
+		log_err("sandbox: dropping the capability bounding set failed");
+		return -EPERM;
+	}
+	if (user) {
+		ret = change_user(user);
+		if (ret)
+			return ret;
+	}
+	if (capng_apply(CAPNG_SELECT_CAPS) < 0) {
+		log_err("sandbox: dropping capabilities failed");
+		return -EPERM;
+	}
+	if (capng_apply(CAPNG_SELECT_AMBIENT) < 0) {
+		log_err("sandbox: dropping ambient capabilities failed");
+		return -EPERM;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		ret = -errno;
+		log_err("sandbox: PR_SET_NO_NEW_PRIVS: %s", strerror(-ret));
+		return ret;
+	}
+
+	/* trust, but verify: read the kernel's view back */
+	if (capng_get_caps_process() < 0 ||
+	    capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE) {
+		log_err("sandbox: capabilities still present after the drop");
+		return -EPERM;
+	}
+	if (can_drop_bounds &&
+	    capng_have_capabilities(CAPNG_SELECT_BOUNDS) != CAPNG_NONE) {
+		log_err("sandbox: bounding set not empty after the drop");
+		return -EPERM;
+	}
+	if (!can_drop_bounds)
+		log_info("sandbox: no CAP_SETPCAP: bounding set left as is "
+			 "(no_new_privs keeps it from being used)");
+	return 0;
+}

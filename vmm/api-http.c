@@ -174,7 +174,8 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned int status,
 	if (!o)
 		return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, text, NULL);
 	s = json_object_to_json_string_length(
-		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE,
+		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+			JSON_C_TO_STRING_NOSLASHESCAPE,
 		&len);
 	buf = s ? malloc(len + 2) : NULL;
 	if (!buf) {

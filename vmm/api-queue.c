@@ -76,10 +76,11 @@ err_free:
 	return ret;
 }
 
-/* Called with q->lock held. */
-static void call_put(struct api_call *call)
+/* Called with q->lock held: drop @n references, free on the last. */
+static void call_put(struct api_call *call, unsigned int n)
 {
-	if (--call->refs == 0)
+	call->refs -= n;
+	if (call->refs == 0)
 		free(call);
 }
 
@@ -112,7 +113,7 @@ void api_queue__close(struct api_queue *q)
 		snprintf(call->resp.message, sizeof(call->resp.message),
 			 "the VM is shutting down");
 		call->done = true;
-		call_put(call);
+		call_put(call, 1);
 	}
 	pthread_cond_broadcast(&q->done_cond);
 	pthread_mutex_unlock(&q->lock);
@@ -150,6 +151,7 @@ int api_queue__call(struct api_queue *q, const struct vmm_request *req,
 {
 	struct api_call *call;
 	struct timespec deadline;
+	unsigned int drop = 1; /* this caller's reference */
 	uint64_t one = 1;
 	ssize_t w;
 	int ret = 0;
@@ -189,12 +191,12 @@ int api_queue__call(struct api_queue *q, const struct vmm_request *req,
 	} else {
 		ret = -ETIMEDOUT;
 		if (call->queued) {
-			/* Never started: withdraw it; drop the queue's ref. */
+			/* Never started: withdraw it with the queue's ref. */
 			unlink_call(q, call);
-			call_put(call);
+			drop = 2;
 		}
 	}
-	call_put(call);
+	call_put(call, drop);
 	pthread_mutex_unlock(&q->lock);
 	return ret;
 }
@@ -228,7 +230,7 @@ unsigned int api_queue__drain(struct api_queue *q, api_exec_fn exec,
 		pthread_mutex_lock(&q->lock);
 		call->done = true;
 		pthread_cond_broadcast(&q->done_cond);
-		call_put(call);
+		call_put(call, 1);
 		pthread_mutex_unlock(&q->lock);
 	}
 	return n;

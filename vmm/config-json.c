@@ -298,8 +298,8 @@ static int apply_member(struct vm_config *cfg, const char *key,
 			struct json_object *v, char *err, size_t errlen)
 {
 	char path[PATH_BUF];
-	uint64_t n;
-	int ret, e;
+	uint64_t n = 0;
+	int ret, e = 0;
 
 	child_path(path, "$", key);
 	if (strcmp(key, "kernel") == 0)
@@ -482,8 +482,8 @@ int config__load_json(struct vm_config *cfg, const char *path, char *err,
 {
 	struct json_object *root;
 	char msg[256];
-	size_t len;
-	char *text;
+	size_t len = 0;
+	char *text = NULL;
 	int ret;
 
 	ret = read_file(path, &text, &len, err, errlen);
@@ -594,7 +594,8 @@ char *config__to_json(const struct vm_config *cfg)
 	if (!o)
 		return NULL;
 	s = json_object_to_json_string_length(
-		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE,
+		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+			JSON_C_TO_STRING_NOSLASHESCAPE,
 		&len);
 	if (s) {
 		out = malloc(len + 2);

@@ -31,6 +31,12 @@
 #include "vmm/vcpu.h"
 #include "vmm/vm-internal.h"
 
+/*
+ * A vCPU leaves KVM_RUN within microseconds of a kick; only a vCPU stuck
+ * in a blocking device write (a full console pipe) takes longer.
+ */
+#define VM_PAUSE_TIMEOUT_S 5
+
 static int register_memory(struct vm *vm)
 {
 	unsigned int i;
@@ -305,6 +311,8 @@ void vm__request_stop(struct vm *vm, enum vm_stop_reason reason,
 
 int vm__pause(struct vm *vm)
 {
+	struct timespec deadline;
+	bool timed_out;
 	unsigned int i;
 	int ret;
 
@@ -317,10 +325,25 @@ int vm__pause(struct vm *vm)
 
 	atomic_store(&vm->pause_req, true);
 	kick_all(vm);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += VM_PAUSE_TIMEOUT_S;
 	pthread_mutex_lock(&vm->pause_lock);
-	while (vm->parked < vm->nr_vcpus)
-		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	while (vm->parked < vm->nr_vcpus) {
+		if (pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock,
+					   &deadline) == ETIMEDOUT)
+			break;
+	}
+	timed_out = vm->parked < vm->nr_vcpus;
+	if (timed_out) {
+		/* Let the parked ones go again: the VM stays running. */
+		atomic_store(&vm->pause_req, false);
+		pthread_cond_broadcast(&vm->pause_cond);
+	}
 	pthread_mutex_unlock(&vm->pause_lock);
+	if (timed_out) {
+		log_err("pause: vCPUs did not stop within %d s", VM_PAUSE_TIMEOUT_S);
+		return -ETIMEDOUT;
+	}
 
 	/* vCPUs are out of the guest: now quiesce the devices. */
 	for (i = 0; i < vm->nr_devices; i++) {

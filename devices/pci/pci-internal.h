@@ -120,6 +120,13 @@ void pci_dev__bars_refresh(struct pci_dev *dev);
 /* Recompute INTx as the bus sees it and apply it. */
 void pci_dev__intx_refresh(struct pci_dev *dev);
 
+/*
+ * Back to the power-on image captured at registration: config space,
+ * MSI/MSI-X state, INTx low, BARs re-evaluated (decode off), then the
+ * model's reset hook.
+ */
+void pci_dev__power_on(struct pci_dev *dev);
+
 /* --- pci-msi.c, called with dev->lock held --- */
 
 /*

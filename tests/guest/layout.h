@@ -20,6 +20,7 @@
 #define SEL_UCODE 0x20 /* 64-bit code, DPL 3 */
 #define SEL_TSS0 0x28  /* first of GUEST_MAX_CPUS 16-byte TSS descriptors */
 #define SEL_RPL3 3     /* requested privilege level 3 in a selector */
+#define GDT_SIZE (SEL_TSS0 + 16 * GUEST_MAX_CPUS)
 
 /* Per-CPU stacks (arrays in .bss, indexed by the CPU's slot). */
 #define KSTACK_SHIFT 12 /* 4 KiB: only exception reports run at CPL0 */

@@ -1,0 +1,117 @@
+/*
+ * main.c: the CPL3 entry of the test guest. The BSP reads the PVH start
+ * info, parses the command line and runs one mode: hello, memtest, smp
+ * or selftest-fault; APs go to smp__ap_main(). The verdict leaves
+ * through the debug-exit port (0 = success, 1 = failure).
+ */
+#include <stdarg.h>
+
+#include "bootinfo.h"
+#include "cmdline.h"
+#include "guest.h"
+#include "io.h"
+#include "layout.h"
+#include "modes.h"
+#include "serial.h"
+
+/* An address no page table maps (above the static 4 GiB, below 512 GiB). */
+#define UNMAPPED_ADDR 0x7000000000ULL
+
+static struct boot_info boot;
+
+void guest__exit(bool ok)
+{
+	io_outb(PORT_DEBUG_EXIT, ok ? 0 : 1);
+	__asm__ volatile("int %0" : : "i"(VEC_RESET));
+	for (;;)
+		;
+}
+
+void guest__park(void)
+{
+	for (;;)
+		__asm__ volatile("int %0" : : "i"(VEC_PARK));
+}
+
+void guest__fail(const char *fmt, ...)
+{
+	char buf[SERIAL_LINE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	serial__vformat(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	serial__printf("ferry-guest: error: %s\n", buf);
+	guest__exit(false);
+}
+
+static bool mode_hello(const struct boot_info *bi, struct cmdline *cl)
+{
+	if (cmdline__check_unused(cl))
+		return false;
+	serial__printf("ferry-guest: hello from vCPU 0 (apic id %u, %lu MiB RAM)\n",
+		       io_apic_id(), bi->ram_bytes / MiB);
+	return true;
+}
+
+/* Deliberately fault at CPL3 so tests can see the IDT report it. */
+static bool mode_fault(const struct boot_info *bi, struct cmdline *cl)
+{
+	const char *kind = cmdline__get(cl, "fault");
+
+	(void)bi;
+	if (!kind)
+		kind = "pf";
+	if (cmdline__check_unused(cl))
+		return false;
+	serial__printf("ferry-guest: selftest-fault: raising %s\n", kind);
+	if (!strcmp(kind, "pf")) {
+		*(volatile uint64_t *)UNMAPPED_ADDR = 1;
+	} else if (!strcmp(kind, "ud")) {
+		__asm__ volatile("ud2");
+	} else if (!strcmp(kind, "gp")) {
+		__asm__ volatile("hlt"); /* privileged: #GP(0) at CPL3 */
+	} else if (!strcmp(kind, "de")) {
+		volatile uint32_t zero = 0;
+		uint32_t q;
+
+		__asm__ volatile("divl %1" : "=a"(q) : "r"(zero), "a"(1), "d"(0));
+		(void)q;
+	} else {
+		serial__printf("ferry-guest: error: unknown fault '%s' (pf, ud, "
+			       "gp, de)\n", kind);
+		return false;
+	}
+	serial__printf("ferry-guest: error: %s did not fault\n", kind);
+	return false;
+}
+
+static const struct {
+	const char *name;
+	bool (*run)(const struct boot_info *bi, struct cmdline *cl);
+} modes[] = {
+	{ "hello", mode_hello },
+	{ "memtest", memtest__run },
+	{ "smp", smp__run },
+	{ "selftest-fault", mode_fault },
+};
+
+void guest__main(uint32_t slot, uint32_t start_info)
+{
+	struct cmdline cl;
+	const char *mode;
+	unsigned int i;
+
+	if (slot)
+		smp__ap_main(slot);
+	if (bootinfo__read(start_info, &boot) || cmdline__parse(boot.cmdline, &cl))
+		guest__exit(false);
+	mode = cmdline__get(&cl, "mode");
+	if (!mode)
+		mode = "hello";
+	for (i = 0; i < ARRAY_SIZE(modes); i++)
+		if (!strcmp(mode, modes[i].name))
+			guest__exit(modes[i].run(&boot, &cl));
+	guest__fail("unknown mode '%s' (hello, memtest, smp, selftest-fault)",
+		    mode);
+}

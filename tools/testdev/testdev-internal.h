@@ -1,0 +1,228 @@
+/*
+ * testdev-internal.h: ferry-testdev's private declarations shared by its
+ * files: the device object (options, device memory, registers, the one
+ * client connection, DMA mappings, dirty log, migration session), the BAR0
+ * register map (documented for guests in docs/vfio-user.md) and the
+ * cross-file functions, grouped by the file that defines them.
+ */
+#ifndef TOOLS_TESTDEV_TESTDEV_INTERNAL_H
+#define TOOLS_TESTDEV_TESTDEV_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "devices/vfio/vfio-user-proto.h"
+
+/* --- device identity and layout (docs/vfio-user.md) --- */
+#define TD_VENDOR_ID 0x4654 /* "FT": not a registered vendor; test only */
+#define TD_DEVICE_ID 0x0001
+#define TD_ID_VALUE 0x54444556u /* BAR0 ID register: bytes "VEDT" */
+#define TD_VERSION 1u
+
+#define TD_BAR0_SIZE 4096u
+#define TD_CFG_SIZE 256u
+#define TD_NUM_REGIONS 9u /* VFIO_PCI_NUM_REGIONS: BAR0-5, ROM, config, VGA */
+#define TD_NUM_IRQS 5u    /* VFIO_PCI_NUM_IRQS: INTx, MSI, MSI-X, ERR, REQ */
+#define TD_MSIX_VECTORS 4u
+#define TD_MSIX_TABLE_OFF 0x800u
+#define TD_MSIX_PBA_OFF 0xc00u
+#define TD_PAGE_SIZE 4096u
+
+/* BAR0 registers (32-bit; 64-bit values are LO/HI pairs). */
+#define TD_REG_ID 0x000
+#define TD_REG_VERSION 0x004
+#define TD_REG_MEM_SIZE_LO 0x008
+#define TD_REG_MEM_SIZE_HI 0x00c
+#define TD_REG_MIG_STATE 0x010
+#define TD_REG_FEATURES 0x014
+#define TD_REG_SCRATCH0 0x020 /* 8 registers up to 0x03c */
+#define TD_NR_SCRATCH 8
+#define TD_REG_COUNTER_LO 0x040
+#define TD_REG_COUNTER_HI 0x044
+#define TD_REG_DMA_DEV_LO 0x050
+#define TD_REG_DMA_DEV_HI 0x054
+#define TD_REG_DMA_ADDR_LO 0x058
+#define TD_REG_DMA_ADDR_HI 0x05c
+#define TD_REG_DMA_LEN 0x060
+#define TD_REG_DMA_CTRL 0x064
+#define TD_REG_DMA_STATUS 0x068
+#define TD_REG_DMA_ERROR 0x06c
+#define TD_REG_DMA_COUNT 0x070
+#define TD_REG_DIGEST_LO 0x080
+#define TD_REG_DIGEST_HI 0x084
+#define TD_REG_IRQ_TRIGGER 0x090
+
+#define TD_FEATURE_PRECOPY (1u << 0)
+
+#define TD_DMA_CTRL_START (1u << 0)
+#define TD_DMA_CTRL_FROM_GUEST (1u << 1) /* guest -> device memory */
+#define TD_DMA_CTRL_IRQ (1u << 2)       /* MSI-X vector 0 when finished */
+
+enum td_dma_status {
+	TD_DMA_IDLE = 0,
+	TD_DMA_DONE = 1,
+	TD_DMA_FAILED = 2,
+};
+
+enum td_dma_error {
+	TD_DMA_OK = 0,
+	TD_DMA_ERR_DEV_RANGE = 1,   /* device memory range out of bounds */
+	TD_DMA_ERR_NOT_MAPPED = 2,  /* guest range not inside one mapping */
+	TD_DMA_ERR_PERM = 3,        /* mapping lacks the needed permission */
+	TD_DMA_ERR_NOT_RUNNING = 4, /* device stopped */
+	TD_DMA_ERR_LEN = 5,         /* zero length or longer than 16 MiB */
+};
+
+/* Longest single DMA: bounds the work one register write triggers. */
+#define TD_DMA_MAX_LEN (16u << 20)
+
+/* Most DMA mappings a client may hold (advertised as max_dma_maps). */
+#define TD_MAX_DMA_MAPS 64u
+
+/* Device state that migrates: plain data, explicit widths. */
+struct td_regs {
+	uint32_t scratch[TD_NR_SCRATCH];
+	uint64_t counter;      /* ms spent in running states */
+	uint64_t dma_dev_off;
+	uint64_t dma_addr;
+	uint32_t dma_len;
+	uint32_t dma_ctrl;
+	uint32_t dma_status;
+	uint32_t dma_error;
+	uint32_t dma_count;
+	uint32_t reserved;
+	uint64_t dirty_cursor; /* background writer: next byte offset */
+	uint64_t dirty_gen;    /* background writer: pass number */
+} __attribute__((packed));
+
+struct td_dma_map {
+	bool used;
+	uint64_t iova;
+	uint64_t size;
+	uint32_t flags; /* VFIO_USER_F_DMA_READ/WRITE */
+	uint8_t *hva;   /* our mapping of the client's fd */
+};
+
+struct td_log_range {
+	uint64_t iova;
+	uint64_t length;
+	uint64_t *bitmap; /* one bit per log page */
+};
+
+struct td_log {
+	bool active;
+	uint64_t page_size;
+	unsigned int nr;
+	struct td_log_range ranges[VFIO_USER_MAX_LOG_RANGES];
+};
+
+enum td_load_stage {
+	TD_LOAD_HEADER = 0,
+	TD_LOAD_REC_HDR,
+	TD_LOAD_PAYLOAD,
+	TD_LOAD_DONE,   /* END record accepted; nothing may follow */
+	TD_LOAD_FAILED, /* sticky */
+};
+
+struct td_mig {
+	uint32_t state; /* enum vfio_device_mig_state */
+	/* saving session */
+	bool saving;
+	uint64_t *sent_hash;  /* per page: hash of what was last sent */
+	uint64_t *pending;    /* bitmap: pages to (re)send */
+	uint64_t *sent_once;  /* bitmap: pages sent at least once */
+	uint64_t unsent_initial; /* pages never sent yet */
+	uint64_t scan_pos;
+	bool header_sent;
+	bool end_sent;
+	uint8_t *stage;       /* record being handed out */
+	size_t stage_len, stage_off;
+	uint64_t nr_records, chain;
+	/* resuming session */
+	bool resuming;
+	enum td_load_stage load;
+	uint8_t *lbuf;        /* header / record being assembled */
+	size_t lneed, lgot;
+	uint32_t ltype, llen;
+	uint64_t larg, lhash;
+	uint64_t lrecords, lchain;
+	bool lhave_regs;
+	struct td_regs lregs;
+	uint64_t lsrc_digest;
+	int lerr;
+};
+
+struct testdev {
+	/* options */
+	const char *socket_path;
+	uint64_t mem_size;
+	uint64_t dirty_rate; /* bytes per second while running */
+	bool precopy;
+	unsigned int resume_delay_ms;
+	/* device */
+	int mem_fd;
+	uint8_t *mem;
+	uint64_t npages;
+	struct td_regs regs;
+	uint8_t cfg[TD_CFG_SIZE];
+	uint8_t msix[TD_BAR0_SIZE - TD_MSIX_TABLE_OFF]; /* table + PBA bytes */
+	uint64_t digest_latch;
+	int64_t last_tick_ms;
+	uint64_t dirty_carry; /* bytes owed to the writer (rate * ms) / 1000 */
+	/* connection */
+	int conn;
+	bool negotiated;
+	struct vfio_user_caps peer;
+	int irq_fds[TD_MSIX_VECTORS];
+	struct td_dma_map maps[TD_MAX_DMA_MAPS];
+	struct td_log log;
+	struct td_mig mig;
+};
+
+/* --- testdev-hash.c --- */
+/* 64-bit hash of @len bytes; any single changed 8-byte word changes it. */
+uint64_t td__hash(const void *p, size_t len, uint64_t seed);
+uint64_t td__mix(uint64_t h, uint64_t v);
+
+/* --- testdev-regs.c: registers, config space, activity, digest --- */
+void td__regs_power_on(struct testdev *td);
+void td__cfg_init(struct testdev *td);
+int td__bar0_read(struct testdev *td, uint64_t off, void *buf, uint32_t len);
+int td__bar0_write(struct testdev *td, uint64_t off, const void *buf,
+		  uint32_t len);
+int td__cfg_read(struct testdev *td, uint64_t off, void *buf, uint32_t len);
+int td__cfg_write(struct testdev *td, uint64_t off, const void *buf,
+		 uint32_t len);
+bool td__running(const struct testdev *td);
+void td__tick(struct testdev *td);
+uint64_t td__digest(const struct testdev *td);
+void td__fire_irq(struct testdev *td, unsigned int vector);
+
+/* --- testdev-dma.c: DMA mappings, DMA engine, dirty logging --- */
+int td__dma_map(struct testdev *td, const struct vfio_user_dma_map *m, int fd);
+int td__dma_unmap(struct testdev *td, const struct vfio_user_dma_unmap *u);
+void td__dma_unmap_all(struct testdev *td);
+void td__dma_run(struct testdev *td);
+int td__log_start(struct testdev *td, const uint8_t *data, size_t len);
+void td__log_stop(struct testdev *td);
+int td__log_report(struct testdev *td, const struct vfio_user_dma_log_report *r,
+		  uint64_t *bitmap, size_t bitmap_bytes);
+
+/* --- testdev-mig.c: migration state machine and data stream --- */
+int td__mig_init(struct testdev *td);
+void td__mig_fini(struct testdev *td);
+int td__mig_set_state(struct testdev *td, uint32_t target);
+void td__mig_reset(struct testdev *td);
+int td__mig_read(struct testdev *td, uint8_t *buf, size_t want, size_t *got);
+int td__mig_write(struct testdev *td, const uint8_t *buf, size_t len);
+int td__mig_precopy_info(struct testdev *td, uint64_t *initial, uint64_t *dirty);
+uint64_t td__mig_stop_copy_size(struct testdev *td);
+
+/* --- testdev-server.c: one client connection --- */
+void td__serve(struct testdev *td, int conn);
+
+/* Reset the whole device (DEVICE_RESET, disconnect). */
+void td__device_reset(struct testdev *td);
+
+#endif /* TOOLS_TESTDEV_TESTDEV_INTERNAL_H */
