@@ -7,6 +7,7 @@
  * creation is allowed so libmicrohttpd's own polling thread can be
  * started from a thread that already runs under this role.
  */
+#include <errno.h>
 #include <fcntl.h>
 
 #include "seccomp/policy-internal.h"
@@ -18,6 +19,8 @@ static const struct sc_rule api_rules[] = {
 	SC_ALLOW(recvfrom, "recv() of request data"),
 	SC_ALLOW(sendto, "send() of responses (MSG_NOSIGNAL)"),
 	SC_ALLOW(writev, "vectored responses"),
+	SC_ALLOW(sendmsg, "libmicrohttpd sends header and body in one call"),
+	SC_ALLOW(recvmsg, "recv of request data"),
 	SC_ALLOW(shutdown, "close a finished connection"),
 	SC_ALLOW(close, "close a finished connection"),
 	SC_ALLOW(poll, "libmicrohttpd's poll mode"),
@@ -38,6 +41,8 @@ static const struct sc_rule api_rules[] = {
 	SC_ALLOW(getsockopt, "libmicrohttpd reads socket state"),
 	SC_ALLOW(getsockname, "libmicrohttpd reads the listening address"),
 	SC_ALLOW(getrandom, "json-c's hash seed"),
+	SC_FAIL(openat, EACCES,
+		"glibc malloc probes /proc/sys/vm/overcommit_memory once; a failed open is its fallback"),
 };
 
 const struct sc_policy policy_api = {

@@ -32,6 +32,7 @@ static const struct sc_rule common_rules[] = {
 	SC_ALLOW(clock_gettime, "vDSO fallback: timestamps, log rate limiting, timeouts"),
 	SC_ALLOW(gettimeofday, "vDSO fallback for wall-clock time"),
 	SC_ALLOW(clock_nanosleep, "nanosleep/usleep (glibc implements both with it)"),
+	SC_ALLOW(sched_getaffinity, "malloc sizes its arena limit from the usable CPUs"),
 	SC_ALLOW(brk, "malloc: grow and shrink the main arena"),
 	SC_ALLOW1(mmap, SC_MASKED_EQ(2, PROT_EXEC, 0),
 		  "malloc, thread stacks, guest/device mappings; never executable"),

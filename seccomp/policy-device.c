@@ -7,6 +7,8 @@
  */
 #include <linux/kvm.h>
 
+#include <errno.h>
+
 #include "seccomp/policy-internal.h"
 #include "vmm/util.h"
 
@@ -19,6 +21,8 @@ static const struct sc_rule device_rules[] = {
 	SC_ALLOW(poll, "wait for the socket or the stop eventfd"),
 	SC_ALLOW(ppoll, "wait for the socket or the stop eventfd"),
 	SC_ALLOW(close, "fds received with a message and not kept"),
+	SC_FAIL(openat, EACCES,
+		"glibc malloc probes /proc/sys/vm/overcommit_memory once; a failed open is its fallback"),
 	SC_IOCTL(KVM_IRQ_LINE, "the device server asked for an INTx change"),
 	SC_IOCTL(KVM_SIGNAL_MSI, "the device server asked for an MSI"),
 };

@@ -10,6 +10,7 @@
 #include <linux/vfio.h>
 #include <sys/ioctl.h>
 
+#include <errno.h>
 #include <fcntl.h>
 
 #include "seccomp/policy-internal.h"
@@ -32,6 +33,8 @@ static const struct sc_rule main_rules[] = {
 	SC_ALLOW1(fcntl, SC_EQ(1, F_GETFL), "query O_NONBLOCK on backend fds"),
 	SC_ALLOW1(fcntl, SC_EQ(1, F_SETFL), "set O_NONBLOCK on backend fds"),
 	SC_ALLOW(getrandom, "json-c's hash seed when building API replies"),
+	SC_FAIL(openat, EACCES,
+		"glibc malloc probes /proc/sys/vm/overcommit_memory once; a failed open is its fallback"),
 	/* sockets that already exist (vfio-user, incoming connections) */
 	SC_ALLOW(sendmsg, "vfio-user requests, with fds (SCM_RIGHTS)"),
 	SC_ALLOW(recvmsg, "vfio-user replies and server requests, with fds"),

@@ -5,6 +5,7 @@
  * VMM shares, signal interrupts through eventfds. It runs no guest and
  * opens no files.
  */
+#include <errno.h>
 #include <fcntl.h>
 
 #include "seccomp/policy-internal.h"
@@ -35,6 +36,8 @@ static const struct sc_rule testdev_rules[] = {
 	SC_ALLOW1(fcntl, SC_EQ(1, F_GETFL), "read O_NONBLOCK"),
 	SC_ALLOW1(fcntl, SC_EQ(1, F_SETFL), "set O_NONBLOCK"),
 	SC_ALLOW(getrandom, "test data patterns"),
+	SC_FAIL(openat, EACCES,
+		"glibc malloc probes /proc/sys/vm/overcommit_memory once; a failed open is its fallback"),
 };
 
 const struct sc_policy policy_testdev = {

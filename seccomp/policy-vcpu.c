@@ -10,6 +10,8 @@
 #include <linux/kvm.h>
 #include <linux/vfio.h>
 
+#include <errno.h>
+
 #include "seccomp/policy-internal.h"
 #include "vmm/util.h"
 
@@ -51,6 +53,8 @@ static const struct sc_rule vcpu_rules[] = {
 	SC_ALLOW(recvmsg, "vfio-user region access reply"),
 	SC_ALLOW(ppoll, "bounded wait for a vfio-user reply"),
 	SC_ALLOW(poll, "bounded wait for a vfio-user reply"),
+	SC_FAIL(openat, EACCES,
+		"glibc malloc probes /proc/sys/vm/overcommit_memory once; a failed open is its fallback"),
 	/* the rest of the VM */
 	SC_ALLOW(read, "eventfd reads (pause/resume handshake)"),
 	SC_ALLOW(tgkill, "a stopping vCPU kicks its siblings out of KVM_RUN"),

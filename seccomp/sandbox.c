@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <seccomp.h>
@@ -95,6 +96,12 @@ int sandbox__init(enum seccomp_mode mode)
 		log_err("seccomp: unknown mode %d", (int)mode);
 		return -EINVAL;
 	}
+	/*
+	 * Load the time zone now: glibc reads /etc/localtime on first use
+	 * of localtime/gmtime (libmicrohttpd's Date header), which a
+	 * confined thread may not open, and which a chroot hides.
+	 */
+	tzset();
 	if (mode == SECCOMP_MODE_OFF) {
 		warn_off();
 		goto out;

@@ -38,6 +38,14 @@ fi
 
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
+# Tests may run in parallel: one download at a time, re-check under the lock.
+if command -v flock >/dev/null 2>&1; then
+	exec 9>"$cache/.lock"
+	flock 9
+	if [ -s "$cache/vmlinuz" ] && [ -s "$cache/vmlinux" ]; then
+		exit 0
+	fi
+fi
 work=$cache/work.$$
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work"

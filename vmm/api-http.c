@@ -23,6 +23,9 @@
 #include "vmm/log.h"
 #include "vmm/request.h"
 
+/* An oversized chunked body is read and discarded up to 16x the cap. */
+#define API_DISCARD_FACTOR 16
+
 /* Per-connection buffer for headers and upload chunks (MHD's default). */
 #define API_CONN_MEMORY (32 * 1024)
 
@@ -48,7 +51,9 @@ struct route {
 struct api_conn {
 	char *body;
 	size_t len;
-	bool answered; /* a response was queued early (404/405/413) */
+	bool answered;    /* a response was queued early (404/405/413) */
+	bool too_large;   /* the body went over the cap: 413 at the end */
+	size_t discarded; /* bytes thrown away since then */
 };
 
 static struct json_object *reply_version(const struct api *api,
@@ -379,14 +384,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		*upload_size = 0; /* discard whatever still arrives */
 		return MHD_YES;
 	}
+	if (*upload_size && ac->too_large) {
+		/*
+		 * libmicrohttpd cannot answer in mid-upload: discard up to
+		 * API_DISCARD_FACTOR times the cap, then drop the client.
+		 */
+		ac->discarded += *upload_size;
+		*upload_size = 0;
+		return ac->discarded > API_DISCARD_FACTOR * api->params.max_body ?
+			       MHD_NO : MHD_YES;
+	}
 	if (*upload_size) {
 		/* Chunked uploads carry no length up front: cap as we go. */
 		if (*upload_size > api->params.max_body - ac->len) {
+			ac->too_large = true;
+			ac->discarded = *upload_size;
 			*upload_size = 0;
-			ac->answered = true;
-			return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
-					  "request body larger than %zu bytes",
-					  api->params.max_body);
+			return MHD_YES;
 		}
 		nb = realloc(ac->body, ac->len + *upload_size + 1);
 		if (!nb)
@@ -399,6 +413,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		return MHD_YES;
 	}
 	ac->answered = true;
+	if (ac->too_large)
+		return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
+				  "request body larger than %zu bytes",
+				  api->params.max_body);
 	return dispatch(api, c, rt, ac);
 }
 
@@ -435,12 +453,12 @@ int api_http__start(struct api *api)
 	api->daemon = MHD_start_daemon(
 		MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 		on_request, api,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api, /* must be first */
 		MHD_OPTION_LISTEN_SOCKET, api->listen_fd,
 		MHD_OPTION_CONNECTION_LIMIT, api->params.max_conns,
 		MHD_OPTION_CONNECTION_TIMEOUT, api->params.conn_timeout_s,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)API_CONN_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api,
 		MHD_OPTION_END);
 	if (!api->daemon) {
 		log_err("api: cannot start the HTTP server on %s", api->path);

@@ -182,6 +182,31 @@ const char *api__sock_path(const struct api *api)
 	return api->path;
 }
 
+static unsigned int nr_connections(struct api *api)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(
+		api->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return info ? info->num_connections : 0;
+}
+
+/*
+ * One round of libmicrohttpd work. At the connection limit MHD takes
+ * the listen socket out of its epoll set and only puts it back at the
+ * start of a later round; when this round freed a slot, run one more
+ * so clients waiting in the backlog are not stranded until some other
+ * event arrives.
+ */
+static void run_daemon(struct api *api)
+{
+	unsigned int before = nr_connections(api);
+
+	MHD_run(api->daemon);
+	if (before >= api->params.max_conns &&
+	    nr_connections(api) < api->params.max_conns)
+		MHD_run(api->daemon);
+}
+
 static void *api_thread(void *arg)
 {
 	struct api *api = arg;
@@ -217,7 +242,7 @@ static void *api_thread(void *arg)
 		}
 		if (pfd[1].revents)
 			break;
-		MHD_run(api->daemon);
+		run_daemon(api);
 	}
 	return NULL;
 }

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm/util.h"
+
 struct guest_mem;
 struct kvm_regs;
 struct kvm_sregs;
@@ -66,7 +68,7 @@ struct boot_image {
  */
 int boot__load(struct guest_mem *mem, const char *kernel_path,
 	       const char *initrd_path, const char *cmdline,
-	       struct boot_info *bi) __attribute__((warn_unused_result));
+	       struct boot_info *bi) __must_check;
 
 /*
  * Same as boot__load() on images already in host memory. @initrd may be
@@ -74,7 +76,7 @@ int boot__load(struct guest_mem *mem, const char *kernel_path,
  */
 int boot__load_image(struct guest_mem *mem, const struct boot_image *kernel,
 		     const struct boot_image *initrd, const char *cmdline,
-		     struct boot_info *bi) __attribute__((warn_unused_result));
+		     struct boot_info *bi) __must_check;
 
 /*
  * Turn @bi into the BSP's initial register state. The caller fills
@@ -87,6 +89,6 @@ int boot__load_image(struct guest_mem *mem, const struct boot_image *kernel,
  * Returns 0, or -EINVAL for an unknown kind.
  */
 int boot__bsp_regs(const struct boot_info *bi, struct kvm_regs *regs,
-		   struct kvm_sregs *sregs) __attribute__((warn_unused_result));
+		   struct kvm_sregs *sregs) __must_check;
 
 #endif /* VMM_BOOT_H */

@@ -22,6 +22,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/util.h"
+
 struct guest_mem;
 
 #define MPTABLE_ROM_ADDR 0xf0000ULL     /* config table when the EBDA is full */
@@ -59,7 +61,7 @@ struct mptable_config {
  * (guest RAM smaller than 1 MiB). Logs the reason.
  */
 int mptable__write(struct guest_mem *mem, const struct mptable_config *cfg)
-	__attribute__((warn_unused_result));
+	__must_check;
 
 /*
  * Size in bytes of the configuration table (without the 16-byte

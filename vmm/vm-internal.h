@@ -25,6 +25,15 @@ struct boot_info;
 /* Devices of all kinds a VM can hold: legacy + PCI bus + VFIO. */
 #define VM_MAX_DEVICES (8 + CONFIG_MAX_VFIO)
 
+/* Extra KVM memory slots for mmapped device memory (BAR areas). */
+#define VM_MAX_EXTRA_SLOTS 64
+
+struct vm_slot {
+	bool used;
+	uint64_t gpa, size;
+	void *hva; /* borrowed: the device model owns the mapping */
+};
+
 struct vm {
 	struct vm_config cfg;
 	struct kvm *kvm;           /* owned */
@@ -36,6 +45,10 @@ struct vm {
 
 	unsigned int nr_vcpus;
 	struct vcpu **vcpus;       /* owned */
+
+	/* Extra memory slots (device BARs), after the RAM regions' slots. */
+	pthread_mutex_t slot_lock; /* protects slots[] */
+	struct vm_slot slots[VM_MAX_EXTRA_SLOTS];
 
 	unsigned int nr_devices;
 	struct device *devices[VM_MAX_DEVICES]; /* owned, in creation order */

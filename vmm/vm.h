@@ -96,6 +96,19 @@ struct bus *vm__bus(struct vm *vm);
 struct event_loop *vm__event_loop(struct vm *vm);
 int vm__fd(const struct vm *vm);
 
+/*
+ * Map host memory @hva (e.g. an mmapped device BAR) at guest-physical
+ * [@gpa, @gpa+@size) as a KVM memory slot, so guest accesses go straight
+ * to it without exits. Page-aligned. Thread-safe. Returns 0 and the slot
+ * id in *slot, -EEXIST if it overlaps RAM or another slot, -ENOSPC, or
+ * the ioctl's -errno.
+ */
+int vm__map_memslot(struct vm *vm, uint64_t gpa, uint64_t size, void *hva,
+		    unsigned int *slot);
+
+/* Remove a slot added by vm__map_memslot. Thread-safe. */
+int vm__unmap_memslot(struct vm *vm, unsigned int slot);
+
 /* Set in-kernel irqchip line @gsi to @level. Thread-safe. Returns 0 or -errno. */
 int vm__irq_line(struct vm *vm, unsigned int gsi, int level);
 

@@ -7,6 +7,7 @@
 #include "devices/pci/pci-internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,7 +1,8 @@
 /*
  * pci-internal.h: the live structures shared by the PCI core's files
- * (pci.c: the bus; pci-dev.c: config space and BARs; pci-msi.c: MSI and
- * MSI-X). Device models use pci-dev.h and pci-msi.h, never this.
+ * (pci.c: the bus; pci-window.c: windows, BAR allocation and mapping;
+ * pci-dev.c: config space and BARs; pci-msi.c: MSI and MSI-X). Device
+ * models use pci-dev.h and pci-msi.h, never this.
  */
 #ifndef DEVICES_PCI_PCI_INTERNAL_H
 #define DEVICES_PCI_PCI_INTERNAL_H
@@ -11,6 +12,7 @@
 #include <stdint.h>
 
 #include "devices/pci/pci-dev.h"
+#include "devices/pci/pci-layout.h"
 #include "devices/pci/pci-msi.h"
 #include "devices/pci/pci-regs.h"
 #include "devices/pci/pci.h"
@@ -46,6 +48,39 @@ struct pci_msix_state {
 	uint8_t *table;       /* nvec * 16 bytes, little endian */
 	uint64_t *pba;        /* (nvec + 63) / 64 qwords */
 	struct pci_msi_vector *reported; /* nvec entries */
+};
+
+/* Windows BARs are allocated from. */
+enum pci_window { WIN_MMIO32, WIN_MMIO64, WIN_IO, NR_WINDOWS };
+
+/* Every BAR of every slot could land in one window. */
+#define PCI_ALLOC_MAX (PCI_MAX_SLOTS * PCI_BAR_COUNT)
+
+/* Ranges handed out from one window, sorted by base; never freed. */
+struct pci_alloc {
+	uint64_t base, end;            /* the window */
+	unsigned int n;
+	struct {
+		uint64_t base, end;
+	} r[PCI_ALLOC_MAX];
+};
+
+struct pci_bus {
+	struct bus *bus;               /* borrowed */
+	struct pci_windows win;
+	struct pci_irq_ops irq;
+	void *irq_opaque;
+	uint32_t conf1_addr;           /* atomic: last dword written to CF8 */
+
+	pthread_mutex_t map_lock;      /* slots, BAR mapping state, allocator */
+	struct pci_dev *slots[PCI_MAX_SLOTS];
+	struct pci_alloc alloc[NR_WINDOWS];
+
+	pthread_mutex_t intx_lock;     /* leaf */
+	unsigned int intx_count[PCI_INTX_GSI_COUNT];
+
+	struct pci_dev *host;          /* owned: 00:00.0 */
+	bool conf1_on, ecam_on;        /* ranges registered on the bus */
 };
 
 struct pci_dev {
@@ -93,7 +128,22 @@ static inline void pci_le_put(uint8_t *p, unsigned int len, uint32_t v)
 		p[i] = (uint8_t)(v >> (8 * i));
 }
 
-/* --- pci.c, called by pci-dev.c and pci-msi.c with dev->lock held --- */
+/* --- pci-window.c --- */
+
+/* Windows are ordered, non-overlapping, and clear of the ECAM window. */
+bool pci__windows_valid(const struct pci_windows *w);
+
+/* Set up the allocators of @pbus for its windows. */
+void pci__alloc_init(struct pci_bus *pbus);
+
+/*
+ * Assign every BAR of @dev an address from the windows and write it to
+ * the BAR registers, all or nothing. map_lock held. Returns 0 or
+ * -ENOSPC (logged).
+ */
+int pci__assign_bars(struct pci_bus *pbus, struct pci_dev *dev);
+
+/* --- pci-window.c, called by pci-dev.c with dev->lock held --- */
 
 /*
  * Re-evaluate BAR @bar's mapping: unmap it if it moved or decode went
@@ -102,6 +152,8 @@ static inline void pci_le_put(uint8_t *p, unsigned int len, uint32_t v)
  */
 void pci__bar_update(struct pci_dev *dev, unsigned int bar, bool want,
 		     uint64_t addr);
+
+/* --- pci.c, called by pci-dev.c and pci-msi.c with dev->lock held --- */
 
 /* Account @dev's INTx assertion on its GSI (transitions only). */
 void pci__intx_update(struct pci_dev *dev, bool asserted);

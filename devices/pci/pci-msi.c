@@ -71,8 +71,12 @@ static void msi_state(const struct pci_dev *dev, unsigned int vec,
 	if (m->is64)
 		v->addr |= (uint64_t)pci_le_get(
 				   &dev->cfg[cap + PCI_MSI_ADDRESS_HI], 4) << 32;
-	/* With N vectors enabled the function puts the vector in data's low log2(N) bits. */
-	v->data = (data & ~(nen - 1)) | (vec & (nen - 1));
+	/*
+	 * With N vectors enabled the function puts the vector number in
+	 * data's low log2(N) bits. Vectors beyond N never fire: report the
+	 * raw data so that MME changes do not look like message changes.
+	 */
+	v->data = vec < nen ? (data & ~(nen - 1)) | vec : data;
 	v->enabled = (msi_ctrl(dev) & PCI_MSI_FLAGS_ENABLE) && vec < nen;
 	v->masked = m->maskable &&
 		    (pci_le_get(&dev->cfg[cap + msi_mask_off(m)], 4) >> vec) & 1;
@@ -134,9 +138,9 @@ int pci_dev__msi_init(struct pci_dev *dev, unsigned int off, unsigned int nvec,
 	    (flags & ~(PCI_MSI_F_64BIT | PCI_MSI_F_MASKABLE)))
 		return -EINVAL;
 	pthread_mutex_lock(&dev->lock);
-	if (m->cap) {
-		ret = -EEXIST;
-		goto out;
+	if (m->cap || dev->bus) {
+		pthread_mutex_unlock(&dev->lock);
+		return m->cap ? -EEXIST : -EBUSY;
 	}
 	m->is64 = flags & PCI_MSI_F_64BIT;
 	m->maskable = flags & PCI_MSI_F_MASKABLE;
@@ -321,8 +325,8 @@ int pci_dev__msix_init(struct pci_dev *dev, unsigned int off, unsigned int nvec,
 	    pba_bar >= PCI_BAR_COUNT)
 		return -EINVAL;
 	pthread_mutex_lock(&dev->lock);
-	if (m->cap) {
-		ret = -EEXIST;
+	if (m->cap || dev->bus) {
+		ret = m->cap ? -EEXIST : -EBUSY;
 		goto out_unlock;
 	}
 	if (!mem_bar_fits(dev, table_bar, table_off, tlen) ||

@@ -48,8 +48,8 @@ struct pci_msi_vector {
  * Add an MSI capability for @nvec vectors (1, 2, 4, 8, 16 or 32). @off
  * 0 appends a new capability; otherwise the capability already in the
  * list at @off (loaded from hardware) is taken over and emulated.
- * Before registration. Returns 0, -EINVAL, -EEXIST (already has MSI) or
- * -ENOSPC.
+ * Before registration. Returns 0, -EINVAL, -EEXIST (already has MSI),
+ * -EBUSY (registered) or -ENOSPC.
  */
 int __must_check pci_dev__msi_init(struct pci_dev *dev, unsigned int off,
 				   unsigned int nvec, unsigned int flags);
@@ -58,8 +58,8 @@ int __must_check pci_dev__msi_init(struct pci_dev *dev, unsigned int off,
  * Add an MSI-X capability with @nvec vectors (1..2048): the table at
  * @table_off in BAR @table_bar and the PBA at @pba_off in BAR @pba_bar
  * (both 8-byte aligned, inside declared memory BARs, not overlapping).
- * @off as for pci_dev__msi_init. All vectors start masked. Returns 0,
- * -EINVAL, -EEXIST or -ENOSPC/-ENOMEM.
+ * @off as for pci_dev__msi_init. All vectors start masked. Before
+ * registration. Returns 0, -EINVAL, -EEXIST, -EBUSY or -ENOSPC/-ENOMEM.
  */
 int __must_check pci_dev__msix_init(struct pci_dev *dev, unsigned int off,
 				    unsigned int nvec, unsigned int table_bar,

@@ -1,8 +1,8 @@
 /*
  * pci.c: bus 0 and its host bridge: configuration mechanism #1 and ECAM
- * dispatch to the function in each slot, slot and BAR window
- * allocation, BAR (un)registration on the vmm bus as the guest moves
- * BARs and toggles decode, and INTx wiring of slots to IOAPIC GSIs.
+ * dispatch to the function in each slot, plugging functions into slots,
+ * INTx wiring of slots to IOAPIC GSIs, MSI delivery, reset, and the MP
+ * table hand-over. Windows and BAR mapping live in pci-window.c.
  */
 #include "devices/pci/pci-internal.h"
 
@@ -12,50 +12,12 @@
 
 #include "devices/pci/pci-layout.h"
 #include "vmm/log.h"
+#include "vmm/mptable.h"
 
 /* CF8 address register: enable, bus, device, function, register. */
 #define CONF1_ENABLE 0x80000000u
 /* Bits 30:24 are reserved and bits 1:0 read as 0 (dword register number). */
 #define CONF1_ADDR_MASK 0x80fffffcu
-
-struct pci_bus {
-	struct bus *bus;               /* borrowed */
-	struct pci_windows win;
-	struct pci_irq_ops irq;
-	void *irq_opaque;
-	uint32_t conf1_addr;           /* atomic: last dword written to CF8 */
-
-	pthread_mutex_t map_lock;      /* slots, BAR mapping state, allocator */
-	struct pci_dev *slots[PCI_MAX_SLOTS];
-	uint64_t next_mmio32, next_mmio64, next_io;
-
-	pthread_mutex_t intx_lock;     /* leaf */
-	unsigned int intx_count[PCI_INTX_GSI_COUNT];
-
-	struct pci_dev *host;          /* owned: 00:00.0 */
-	bool conf1_on, ecam_on;        /* ranges registered on the bus */
-};
-
-int pci__default_windows(uint64_t ram_end, unsigned int phys_bits,
-			 struct pci_windows *out)
-{
-	uint64_t base, limit;
-
-	/* Below 32 bits the hole itself is unreachable; x86 stops at 52. */
-	if (phys_bits < 32 || phys_bits > 52)
-		return -EINVAL;
-	memset(out, 0, sizeof(*out));
-	out->mmio32_base = PCI_MMIO32_BASE;
-	out->mmio32_end = PCI_MMIO32_END;
-	out->io_base = PCI_IO_BASE;
-	out->io_end = PCI_IO_END;
-	out->ecam_base = PCI_ECAM_BASE;
-	base = ALIGN_UP(MAX(ram_end, MEM_HIGH_START), PCI_MMIO64_ALIGN);
-	limit = 1ULL << phys_bits;
-	out->mmio64_base = base;
-	out->mmio64_end = base < limit ? MIN(base + PCI_MMIO64_SIZE, limit) : base;
-	return 0;
-}
 
 /* --- config space dispatch --- */
 
@@ -188,119 +150,6 @@ static const struct bus_ops ecam_ops = {
 	.write = ecam_write,
 };
 
-/* --- BAR mapping --- */
-
-static bool in_range(uint64_t addr, uint64_t size, uint64_t base, uint64_t end)
-{
-	uint64_t last;
-
-	return !add_overflow(addr, size, &last) && addr >= base && last <= end;
-}
-
-static bool bar_decodable(const struct pci_bus *pbus, const struct pci_bar *b,
-			  uint64_t addr)
-{
-	const struct pci_windows *w = &pbus->win;
-
-	if (b->flags & PCI_BAR_F_IO)
-		return in_range(addr, b->size, w->io_base, w->io_end);
-	return in_range(addr, b->size, w->mmio32_base, w->mmio32_end) ||
-	       in_range(addr, b->size, w->mmio64_base, w->mmio64_end);
-}
-
-static enum bus_space bar_space(const struct pci_bar *b)
-{
-	return (b->flags & PCI_BAR_F_IO) ? BUS_PIO : BUS_MMIO;
-}
-
-/* map_lock held. */
-static void bar_unmap(struct pci_bus *pbus, struct pci_bar *b)
-{
-	struct pci_dev *dev = b->dev;
-
-	bus__unregister(pbus->bus, bar_space(b), b->mapped_addr);
-	__atomic_store_n(&b->mapped, false, __ATOMIC_RELEASE);
-	if (dev->ops && dev->ops->bar_unmap)
-		dev->ops->bar_unmap(dev->opaque, b->index, b->mapped_addr,
-				    b->size);
-}
-
-/*
- * map_lock held. A BAR decodes only inside a window of its kind (never
- * RAM, the LAPIC/IOAPIC, ECAM or legacy ports) and only where no other
- * range is registered: the first BAR to claim an address keeps it and
- * the other stays unmapped until the range frees up.
- */
-static void bar_try_map(struct pci_bus *pbus, struct pci_bar *b)
-{
-	struct pci_dev *dev = b->dev;
-	int ret = -ERANGE;
-
-	if (bar_decodable(pbus, b, b->want_addr))
-		ret = bus__register(pbus->bus, bar_space(b), b->want_addr,
-				    b->size, &pci_dev__bar_bus_ops, b);
-	if (ret) {
-		if (!b->complained)
-			log_ratelimited(LOG_LEVEL_WARN,
-					"%s: BAR%u at 0x%llx (+0x%llx) not decoded: %s",
-					dev->id, b->index,
-					(unsigned long long)b->want_addr,
-					(unsigned long long)b->size,
-					ret == -ERANGE ? "outside the PCI windows"
-					: ret == -EEXIST ? "overlaps another range"
-							 : "bus error");
-		b->complained = true;
-		return;
-	}
-	b->mapped_addr = b->want_addr;
-	__atomic_store_n(&b->mapped, true, __ATOMIC_RELEASE);
-	if (dev->ops && dev->ops->bar_map)
-		dev->ops->bar_map(dev->opaque, b->index, b->mapped_addr, b->size);
-}
-
-/* map_lock held: give BARs blocked by an overlap another chance. */
-static void retry_blocked(struct pci_bus *pbus)
-{
-	unsigned int s, i;
-
-	for (s = 0; s < PCI_MAX_SLOTS; s++) {
-		struct pci_dev *dev = pbus->slots[s];
-
-		if (!dev)
-			continue;
-		for (i = 0; i < PCI_BAR_COUNT; i++) {
-			struct pci_bar *b = &dev->bars[i];
-
-			if (b->size && b->want && !b->mapped)
-				bar_try_map(pbus, b);
-		}
-	}
-}
-
-void pci__bar_update(struct pci_dev *dev, unsigned int bar, bool want,
-		     uint64_t addr)
-{
-	struct pci_bus *pbus = dev->bus;
-	struct pci_bar *b = &dev->bars[bar];
-	bool released = false;
-
-	if (!pbus)
-		return;
-	pthread_mutex_lock(&pbus->map_lock);
-	if (b->mapped && (!want || addr != b->mapped_addr)) {
-		bar_unmap(pbus, b);
-		released = true;
-	}
-	if (want != b->want || addr != b->want_addr)
-		b->complained = false;
-	b->want = want;
-	b->want_addr = addr;
-	if (want && !b->mapped)
-		bar_try_map(pbus, b);
-	if (released)
-		retry_blocked(pbus);
-	pthread_mutex_unlock(&pbus->map_lock);
-}
 
 /* --- interrupts --- */
 
@@ -345,69 +194,22 @@ int pci__msi_send(struct pci_dev *dev, uint64_t addr, uint32_t data)
 
 /* --- devices --- */
 
-static int alloc_from(uint64_t *next, uint64_t end, uint64_t size,
-		      uint64_t align, uint64_t *out)
+/*
+ * Plugging a function in powers it on: decode, bus mastering and
+ * message interrupts off, whatever a model loaded or an earlier
+ * registration left behind.
+ */
+static void power_on_state(struct pci_dev *dev)
 {
-	uint64_t base = ALIGN_UP(*next, align), last;
-
-	if (base < *next || add_overflow(base, size, &last) || last > end)
-		return -ENOSPC;
-	*next = last;
-	*out = base;
-	return 0;
-}
-
-/* map_lock held. Assign every BAR an address, all or nothing. */
-static int assign_bars(struct pci_bus *pbus, struct pci_dev *dev)
-{
-	uint64_t n32 = pbus->next_mmio32, n64 = pbus->next_mmio64;
-	uint64_t nio = pbus->next_io, addrs[PCI_BAR_COUNT] = { 0 };
-	const struct pci_windows *w = &pbus->win;
-	bool have64 = w->mmio64_end > w->mmio64_base;
-	unsigned int i;
-	int ret;
-
-	for (i = 0; i < PCI_BAR_COUNT; i++) {
-		const struct pci_bar *b = &dev->bars[i];
-		uint64_t align = MAX(b->size, PCI_BAR_MEM_MIN_ALIGN);
-
-		if (!b->size)
-			continue;
-		if (b->flags & PCI_BAR_F_IO)
-			ret = alloc_from(&nio, w->io_end, b->size, b->size,
-					 &addrs[i]);
-		else if ((b->flags & PCI_BAR_F_MEM64) && have64)
-			ret = alloc_from(&n64, w->mmio64_end, b->size, align,
-					 &addrs[i]);
-		else
-			ret = alloc_from(&n32, w->mmio32_end, b->size, align,
-					 &addrs[i]);
-		if (ret) {
-			log_err("%s: no room for BAR%u (0x%llx bytes) in the PCI windows",
-				dev->id, i, (unsigned long long)b->size);
-			return ret;
-		}
-	}
-	for (i = 0; i < PCI_BAR_COUNT; i++) {
-		unsigned int reg = PCI_BAR0 + 4 * i;
-		uint32_t lo;
-
-		if (!dev->bars[i].size)
-			continue;
-		lo = pci_le_get(&dev->cfg[reg], 4);
-		lo = (lo & (uint32_t)((dev->bars[i].flags & PCI_BAR_F_IO)
-					      ? PCI_BAR_IO_FLAGS_MASK
-					      : PCI_BAR_MEM_FLAGS_MASK)) |
-		     (uint32_t)addrs[i];
-		pci_le_put(&dev->cfg[reg], 4, lo);
-		if (dev->bars[i].flags & PCI_BAR_F_MEM64)
-			pci_le_put(&dev->cfg[reg + 4], 4,
-				   (uint32_t)(addrs[i] >> 32));
-	}
-	pbus->next_mmio32 = n32;
-	pbus->next_mmio64 = n64;
-	pbus->next_io = nio;
-	return 0;
+	pci_le_put(&dev->cfg[PCI_COMMAND], 2, 0);
+	if (dev->msi.cap)
+		pci_le_put(&dev->cfg[dev->msi.cap + PCI_MSI_FLAGS], 2,
+			   pci_le_get(&dev->cfg[dev->msi.cap + PCI_MSI_FLAGS], 2) &
+				   ~(PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE));
+	if (dev->msix.cap)
+		pci_le_put(&dev->cfg[dev->msix.cap + PCI_MSIX_FLAGS], 2,
+			   pci_le_get(&dev->cfg[dev->msix.cap + PCI_MSIX_FLAGS], 2) &
+				   ~(PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL));
 }
 
 static int register_at(struct pci_bus *pbus, struct pci_dev *dev, int slot)
@@ -441,7 +243,7 @@ static int register_at(struct pci_bus *pbus, struct pci_dev *dev, int slot)
 			goto out;
 		}
 	}
-	ret = assign_bars(pbus, dev);
+	ret = pci__assign_bars(pbus, dev);
 	if (ret)
 		goto out;
 	pin = dev->cfg[PCI_INTERRUPT_PIN];
@@ -450,6 +252,7 @@ static int register_at(struct pci_bus *pbus, struct pci_dev *dev, int slot)
 		       : -1;
 	/* Firmware writes the IOAPIC input into Interrupt Line. */
 	dev->cfg[PCI_INTERRUPT_LINE] = pin ? dev->gsi : 0xff;
+	power_on_state(dev);
 	memcpy(dev->reset_cfg, dev->cfg, PCI_CFG_EXT_SIZE);
 	dev->bus = pbus;
 	dev->slot = slot;
@@ -498,24 +301,6 @@ out:
 	pthread_mutex_unlock(&dev->lock);
 }
 
-static bool windows_ok(const struct pci_windows *w)
-{
-	uint64_t ecam_end = w->ecam_base + PCI_ECAM_SIZE;
-
-	if (w->mmio32_base > w->mmio32_end || w->mmio32_end > MEM_HOLE_END ||
-	    w->mmio64_base > w->mmio64_end || w->io_base > w->io_end ||
-	    w->io_end > 0x10000 || (w->ecam_base & (PCI_ECAM_SIZE - 1)))
-		return false;
-	/* Non-empty windows must not overlap. */
-	if (w->mmio64_end > w->mmio64_base && w->mmio32_end > w->mmio32_base &&
-	    w->mmio32_end > w->mmio64_base && w->mmio64_end > w->mmio32_base)
-		return false;
-	if (w->ecam_base &&
-	    ((w->ecam_base < w->mmio32_end && w->mmio32_base < ecam_end) ||
-	     (w->ecam_base < w->mmio64_end && w->mmio64_base < ecam_end)))
-		return false;
-	return true;
-}
 
 int pci__create(struct bus *bus, const struct pci_windows *win,
 		const struct pci_irq_ops *irq, void *irq_opaque,
@@ -530,7 +315,7 @@ int pci__create(struct bus *bus, const struct pci_windows *win,
 	int ret;
 
 	if (!bus || !win || !irq || !irq->set_irq || !irq->signal_msi ||
-	    !windows_ok(win)) {
+	    !pci__windows_valid(win)) {
 		log_err("pci: invalid bus parameters");
 		return -EINVAL;
 	}
@@ -541,9 +326,7 @@ int pci__create(struct bus *bus, const struct pci_windows *win,
 	pbus->win = *win;
 	pbus->irq = *irq;
 	pbus->irq_opaque = irq_opaque;
-	pbus->next_mmio32 = win->mmio32_base;
-	pbus->next_mmio64 = win->mmio64_base;
-	pbus->next_io = win->io_base;
+	pci__alloc_init(pbus);
 	pthread_mutex_init(&pbus->map_lock, NULL);
 	pthread_mutex_init(&pbus->intx_lock, NULL);
 
@@ -652,4 +435,25 @@ int pci__intx_routes(struct pci_bus *pbus, struct pci_intx_route *out,
 out:
 	pthread_mutex_unlock(&pbus->map_lock);
 	return ret;
+}
+
+int pci__mptable_irqs(struct pci_bus *pbus, struct mptable_config *cfg)
+{
+	struct pci_intx_route r[PCI_MAX_SLOTS];
+	int n, i;
+
+	n = pci__intx_routes(pbus, r, PCI_MAX_SLOTS);
+	if (n < 0)
+		return n;
+	if (cfg->nr_pci_irqs > MPTABLE_MAX_PCI_IRQS ||
+	    (unsigned int)n > MPTABLE_MAX_PCI_IRQS - cfg->nr_pci_irqs)
+		return -ENOSPC;
+	cfg->pci = true;
+	for (i = 0; i < n; i++)
+		cfg->pci_irqs[cfg->nr_pci_irqs++] = (struct mptable_pci_irq){
+			.device = r[i].slot,
+			.pin = r[i].pin + 1,
+			.ioapic_pin = r[i].gsi,
+		};
+	return 0;
 }

@@ -19,6 +19,7 @@
 struct bus;
 struct pci_bus;
 struct pci_dev;
+struct mptable_config;
 
 /*
  * Where interrupts go. Both hooks are called from vCPU threads and the
@@ -128,5 +129,14 @@ struct pci_intx_route {
  */
 int pci__intx_routes(struct pci_bus *pbus, struct pci_intx_route *out,
 		     unsigned int max);
+
+/*
+ * Describe the bus in @cfg for vmm/mptable.h: set cfg->pci and append
+ * one entry per registered device with an interrupt pin (device =
+ * slot, pin = config value 1..4, ioapic_pin = GSI). Returns 0 or
+ * -ENOSPC when cfg->pci_irqs is full.
+ */
+int __must_check pci__mptable_irqs(struct pci_bus *pbus,
+				   struct mptable_config *cfg);
 
 #endif /* DEVICES_PCI_PCI_H */

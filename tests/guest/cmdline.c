@@ -134,8 +134,8 @@ int cmdline__check_unused(const struct cmdline *cl)
 
 	for (i = 0; i < cl->nr; i++) {
 		if (!cl->w[i].used) {
-			serial__printf("ferry-guest: error: unknown word '%s'"
-				       "%s%s\n", cl->w[i].key,
+			serial__printf("ferry-guest: error: unknown word '%s"
+				       "%s%s'\n", cl->w[i].key,
 				       cl->w[i].val ? "=" : "",
 				       cl->w[i].val ? cl->w[i].val : "");
 			return -1;

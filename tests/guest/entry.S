@@ -3,8 +3,9 @@
  * pvh_entry32 in 32-bit protected mode with paging off and %ebx holding
  * the guest-physical address of struct hvm_start_info. We load the
  * prebuilt GDT, page tables and IDT (tables.S), switch to long mode,
- * load the TSS and iretq to CPL3 with IOPL=3; every instruction here is
- * emulated (~2.2 us each on a software KVM), so nothing loops. APs
+ * load the TSS (whose I/O bitmap opens the legacy ports to CPL3) and
+ * iretq to CPL3; every instruction here is emulated (~2.2 us each on a
+ * software KVM), so nothing loops: about 30 instructions in all. APs
  * arrive at ap_long_entry from the real-mode trampoline (trampoline.S)
  * and take the same way down to CPL3.
  */
@@ -95,7 +96,22 @@ enter_user:
 	.text
 user_entry:
 	call	guest__main
-	int	$VEC_RESET
+	jmp	ud2_reset
+
+/*
+ * CPL3 cannot halt, and this software KVM answers "int $n" from CPL3
+ * with #UD, so these two ud2s are the way down: fault__report()
+ * recognises their addresses and parks the CPU (cli; hlt) or resets
+ * the VM (triple fault) instead of reporting an exception.
+ */
+	.globl	guest__park, ud2_park, ud2_reset
+guest__park:
+ud2_park:
+	ud2
+	jmp	ud2_park
+ud2_reset:
+	ud2
+	jmp	ud2_reset
 
 	.data
 	.balign 4

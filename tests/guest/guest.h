@@ -13,10 +13,10 @@
 #include <stdint.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define KiB (1024ULL)
-#define MiB (1024ULL * KiB)
-#define GiB (1024ULL * MiB)
-#define PAGE_SIZE 4096ULL
+#define KiB (1024UL)
+#define MiB (1024UL * KiB)
+#define GiB (1024UL * MiB)
+#define PAGE_SIZE 4096UL
 #define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((uint64_t)(a) - 1))
 #define ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a) - 1))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -36,11 +36,12 @@ void guest__main(uint32_t slot, uint32_t start_info);
 
 /*
  * Write 0 (@ok) or 1 to the debug-exit port, so the VMM exits with
- * status 1 or 3. If the write returns (no such device), triple-fault.
+ * status 1 or 3. If the write returns (no such device), the VM is reset
+ * by a triple fault (QEMU with -no-reboot then exits with status 0).
  */
 __noreturn void guest__exit(bool ok);
 
-/* Halt this CPU for good (APs after checking in). */
+/* Halt this CPU for good (APs after checking in); entry.S. */
 __noreturn void guest__park(void);
 
 /* Print "ferry-guest: error: ..." and exit with failure. */

@@ -1,7 +1,8 @@
 /*
  * io.h: inline wrappers for the few privileged-looking instructions the
- * guest uses from CPL3: port I/O (allowed by IOPL=3), CPUID, RDTSC and
- * PAUSE. Each port access or CPUID is a VM exit, so callers keep them rare.
+ * guest uses from CPL3: port I/O (allowed by the TSS I/O bitmap),
+ * CPUID, RDTSC and PAUSE. Each port access or CPUID is a VM exit, so
+ * callers keep them rare.
  */
 #ifndef GUEST_IO_H
 #define GUEST_IO_H
@@ -19,15 +20,6 @@ static inline uint8_t io_inb(uint16_t port)
 
 	__asm__ volatile("inb %1, %0" : "=a"(val) : "Nd"(port));
 	return val;
-}
-
-/* One exit for @len bytes: KVM batches a string OUT into a single I/O exit. */
-static inline void io_outsb(uint16_t port, const void *buf, uint64_t len)
-{
-	__asm__ volatile("rep outsb"
-			 : "+S"(buf), "+c"(len)
-			 : "d"(port)
-			 : "memory");
 }
 
 static inline void io_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
@@ -48,6 +40,19 @@ static inline uint64_t io_rdtsc(void)
 static inline void io_pause(void)
 {
 	__asm__ volatile("pause");
+}
+
+/*
+ * Read a 16-bit value at a low physical address (BIOS data area). The
+ * empty asm hides the constant address, which GCC otherwise takes for
+ * a NULL dereference.
+ */
+static inline uint16_t io_phys_read16(uint64_t addr)
+{
+	const volatile uint16_t *p = (const volatile uint16_t *)(uintptr_t)addr;
+
+	__asm__("" : "+r"(p));
+	return *p;
 }
 
 /* Initial APIC id of the calling CPU (CPUID leaf 1, EBX bits 31:24). */

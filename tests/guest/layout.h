@@ -28,18 +28,26 @@
 #define USTACK_SHIFT 14 /* 16 KiB: all guest work runs at CPL3 */
 #define USTACK_SIZE (1 << USTACK_SHIFT)
 
-/* One 64-bit TSS per CPU; 104 bytes used, padded to a power of two. */
-#define TSS_STRIDE 128
-#define TSS_LIMIT 103   /* size of the 64-bit TSS minus one */
+/*
+ * One 64-bit TSS per CPU: the 104-byte TSS, then an I/O permission
+ * bitmap allowing ports 0-0x3ff (all zero bits) and its 0xff terminator
+ * byte, padded to a power of two.
+ */
+#define TSS_STRIDE 256
+#define TSS_HW_SIZE 104   /* the 64-bit TSS proper */
 #define TSS_IOMAP_OFF 102 /* offset of the I/O map base field */
+#define TSS_IOMAP_PORTS 0x400 /* ports 0..0x3ff are open to CPL3 */
+#define TSS_LIMIT (TSS_HW_SIZE + TSS_IOMAP_PORTS / 8) /* includes the terminator */
 
-/* IDT: the 32 architectural exceptions plus two user-callable gates. */
-#define VEC_PARK 32  /* CPL3 "int $32": cli; hlt forever (parks an AP) */
-#define VEC_RESET 33 /* CPL3 "int $33": triple fault (exit without debug-exit) */
-#define IDT_VECTORS 34
+/* IDT: the 32 architectural exceptions; no interrupts are ever enabled. */
+#define IDT_VECTORS 32
 #define STUB_SIZE 16 /* bytes per exception stub in .boot.stubs */
 
-/* RFLAGS for CPL3: IOPL=3 (bits 12-13) for port I/O, bit 1 is reserved-one, IF=0. */
+/*
+ * RFLAGS for CPL3: IOPL=3 (bits 12-13) for port I/O, bit 1 is
+ * reserved-one, IF=0. The software KVM ignores IOPL for CPL3 (RFLAGS
+ * reads back IOPL=0), so the TSS I/O bitmap below opens the ports too.
+ */
 #define RFLAGS_USER 0x3002
 
 /* Control registers and MSRs used on the way to long mode. */

@@ -123,9 +123,14 @@ size_t serial__snprintf(char *buf, size_t size, const char *fmt, ...)
 	return len;
 }
 
+/*
+ * One OUT per byte. "rep outsb" was measured to cost the same on the
+ * software KVM (~30 us per byte either way), so the simplest form wins.
+ */
 void serial__write(const char *buf, size_t len)
 {
-	io_outsb(PORT_COM1, buf, len);
+	while (len--)
+		io_outb(PORT_COM1, (uint8_t)*buf++);
 }
 
 static void lock(void)

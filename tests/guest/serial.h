@@ -1,8 +1,8 @@
 /*
- * serial.h: output to and input from COM1 (0x3f8). Lines are formatted
- * into a buffer and written with one string OUT (a single VM exit per
- * line under KVM); the UARTs of ferry and QEMU are always ready, so the
- * line status is never polled on output. Output from several CPUs is
+ * serial.h: output to and input from COM1 (0x3f8). Messages are
+ * formatted into a buffer, then written one OUT per byte (each is a VM
+ * exit, ~30 us from CPL3, so output is kept short); the UARTs of ferry
+ * and QEMU are always ready, so the line status is never polled on output. Output from several CPUs is
  * serialised by a spinlock, one message at a time.
  */
 #ifndef GUEST_SERIAL_H

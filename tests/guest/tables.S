@@ -33,15 +33,6 @@ exc_stubs:
 	.set	vec, vec + 1
 	.endr
 
-	.org	VEC_PARK * STUB_SIZE		/* park: halt with interrupts off */
-	cli
-1:	hlt
-	jmp	1b
-
-	.org	VEC_RESET * STUB_SIZE		/* reset: empty IDT, then any trap triple-faults */
-	lidt	null_idt_ptr
-	int3
-
 	.org	IDT_VECTORS * STUB_SIZE
 /* Stack: vector, error code, RIP, CS, RFLAGS, RSP, SS (struct fault_frame). */
 exc_common:
@@ -83,17 +74,14 @@ gdt_ptr:
 	.word	GDT_SIZE - 1
 	.quad	gdt
 
+	.balign 16
 idt:
 	.set	vec, 0
 	.rept	IDT_VECTORS
 	.word	stubs_lo16 + vec * STUB_SIZE	/* offset 15:0 (no carry: see guest.lds) */
 	.word	SEL_KCODE
 	.byte	0				/* no IST */
-	.if	vec >= 32
-	.byte	0xee				/* present, DPL 3, interrupt gate */
-	.else
 	.byte	0x8e				/* present, DPL 0, interrupt gate */
-	.endif
 	.word	stubs_hi16			/* offset 31:16 */
 	.long	0				/* offset 63:32 */
 	.long	0
@@ -111,7 +99,7 @@ null_idt_ptr:
 	.word	0
 	.quad	0
 
-/* TSSs: only RSP0 (this slot's kernel stack) and the I/O map base matter. */
+/* TSSs: RSP0 (this slot's kernel stack) and the I/O permission bitmap. */
 	.section .boot.tss, "aw", @progbits
 	.globl	tss
 tss:
@@ -121,7 +109,9 @@ tss:
 	.long	0
 	.quad	kstacks + (i + 1) * KSTACK_SIZE	/* RSP0 */
 	.org	i * TSS_STRIDE + TSS_IOMAP_OFF
-	.word	TSS_LIMIT + 1			/* I/O map beyond the limit: none; IOPL=3 rules */
+	.word	TSS_HW_SIZE			/* I/O bitmap right after the TSS */
+	.fill	TSS_IOMAP_PORTS / 8, 1, 0	/* 0 bits: ports allowed */
+	.byte	0xff				/* terminator */
 	.set	i, i + 1
 	.endr
 	.org	GUEST_MAX_CPUS * TSS_STRIDE

@@ -5,6 +5,7 @@
  * rule table with each rule's reason.
  *
  *   ferry-seccomp-export [--mode kill|trap|log] [--list] ROLE|all
+ *   ferry-seccomp-export --roles      (one role name per line)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,7 +21,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: ferry-seccomp-export [--mode kill|trap|log] "
-		   "[--list] ROLE|all\nroles:");
+		   "[--list] ROLE|all\n       ferry-seccomp-export --roles\n"
+		   "roles:");
 	for (int r = 0; r < SC_ROLE_COUNT; r++)
 		fprintf(f, " %s", policy__role_name((enum sc_role)r));
 	fprintf(f, "\n");
@@ -107,6 +109,10 @@ int main(int argc, char **argv)
 				usage(stderr);
 				return 2;
 			}
+		} else if (strcmp(argv[i], "--roles") == 0) {
+			for (int r = 0; r < SC_ROLE_COUNT; r++)
+				printf("%s\n", policy__role_name((enum sc_role)r));
+			return 0;
 		} else if (strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;

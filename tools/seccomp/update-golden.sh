@@ -6,7 +6,8 @@ set -eu
 tool=$1
 dir=$2
 mkdir -p "$dir"
-for role in main vcpu api migration device testdev; do
+roles=$("$tool" --roles)
+for role in $roles; do
 	"$tool" --mode kill "$role" > "$dir/$role.pfc.tmp"
 	mv "$dir/$role.pfc.tmp" "$dir/$role.pfc"
 	echo "wrote $dir/$role.pfc"

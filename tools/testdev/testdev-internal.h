@@ -8,6 +8,7 @@
 #ifndef TOOLS_TESTDEV_TESTDEV_INTERNAL_H
 #define TOOLS_TESTDEV_TESTDEV_INTERNAL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,7 +81,7 @@ enum td_dma_error {
 /* Most DMA mappings a client may hold (advertised as max_dma_maps). */
 #define TD_MAX_DMA_MAPS 64u
 
-/* Device state that migrates: plain data, explicit widths. */
+/* Device state that migrates: plain data, explicit widths, no padding. */
 struct td_regs {
 	uint32_t scratch[TD_NR_SCRATCH];
 	uint64_t counter;      /* ms spent in running states */
@@ -94,7 +95,9 @@ struct td_regs {
 	uint32_t reserved;
 	uint64_t dirty_cursor; /* background writer: next byte offset */
 	uint64_t dirty_gen;    /* background writer: pass number */
-} __attribute__((packed));
+};
+/* Naturally aligned, no padding: the stream carries it byte for byte. */
+_Static_assert(sizeof(struct td_regs) == 96, "td_regs layout");
 
 struct td_dma_map {
 	bool used;
@@ -172,6 +175,7 @@ struct testdev {
 	uint64_t dirty_carry; /* bytes owed to the writer (rate * ms) / 1000 */
 	/* connection */
 	int conn;
+	bool conn_dead; /* a reply could not be sent: drop the client */
 	bool negotiated;
 	struct vfio_user_caps peer;
 	int irq_fds[TD_MSIX_VECTORS];
@@ -179,6 +183,9 @@ struct testdev {
 	struct td_log log;
 	struct td_mig mig;
 };
+
+/* Set by SIGINT/SIGTERM (testdev-main.c): finish the client and exit. */
+extern volatile sig_atomic_t td_quit;
 
 /* --- testdev-hash.c --- */
 /* 64-bit hash of @len bytes; any single changed 8-byte word changes it. */
@@ -221,6 +228,12 @@ uint64_t td__mig_stop_copy_size(struct testdev *td);
 
 /* --- testdev-server.c: one client connection --- */
 void td__serve(struct testdev *td, int conn);
+/* Reply to @m; a send failure marks the connection dead. Returns 0. */
+int td__reply(struct testdev *td, const struct vfio_user_msg *m,
+	      const void *p, size_t l, const int *fds, unsigned int nfds);
+
+/* --- testdev-feature.c: DEVICE_FEATURE. 0 (replied) or -errno. --- */
+int td__feature(struct testdev *td, struct vfio_user_msg *m);
 
 /* Reset the whole device (DEVICE_RESET, disconnect). */
 void td__device_reset(struct testdev *td);

@@ -1,0 +1,297 @@
+/*
+ * ferryctl.c: the command-line client for a running ferry's API socket:
+ * `ferryctl --api-sock PATH COMMAND`. Human-readable output by default,
+ * the server's JSON with --json. Exit status: 0 ok, 1 the server
+ * answered an error, 2 usage, 3 the server cannot be reached.
+ * Long-running commands show a progress display (progress.h).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "client.h"
+#include "progress.h"
+#include "vmm/api-version.h"
+
+#define EXIT_OK 0
+#define EXIT_SERVER 1
+#define EXIT_USAGE 2
+#define EXIT_CONNECT 3
+
+/* Above the server's own 30 s limit for the VMM to answer. */
+#define DEFAULT_TIMEOUT_S 60
+/* Polling period of the progress display. */
+#define PROGRESS_INTERVAL_MS 200
+
+struct opts {
+	const char *sock;
+	bool json;
+	long timeout_s;
+};
+
+static const char usage[] =
+	"Usage: ferryctl --api-sock PATH [--json] [--timeout SECONDS] COMMAND\n"
+	"\n"
+	"Control a running ferry microVM through its API socket.\n"
+	"\n"
+	"Commands:\n"
+	"  status     state, uptime, vCPUs, memory and configuration (GET /vm)\n"
+	"  config     the VM's configuration as JSON, reusable with\n"
+	"             `ferry --config FILE` (the \"config\" member of GET /vm)\n"
+	"  pause      stop every vCPU and quiesce devices (PUT /vm/pause)\n"
+	"  resume     continue a paused VM (PUT /vm/resume)\n"
+	"  shutdown   orderly stop; ferry then exits 0 (PUT /vm/shutdown)\n"
+	"  wait       follow the current long-running operation (snapshot,\n"
+	"             migration) with a progress bar until it ends\n"
+	"             (polls GET /vm/operation)\n"
+	"  version    the server's version (GET /version)\n"
+	"\n"
+	"Options:\n"
+	"  --api-sock PATH     the socket given to `ferry --api-sock`\n"
+	"                      (default: $FERRY_API_SOCK)\n"
+	"  --json              print the server's JSON (for scripts)\n"
+	"  --timeout SECONDS   give up on a request after this long (default 60)\n"
+	"  --help, --version\n"
+	"\n"
+	"Exit status: 0 success, 1 the server answered an error (printed),\n"
+	"2 usage error, 3 the server cannot be reached.\n";
+
+static void print_json(struct json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(
+			       o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+					  JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static const char *get_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v))
+		return "";
+	return json_object_get_string(v);
+}
+
+static long long get_int(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v))
+		return 0;
+	return (long long)json_object_get_int64(v);
+}
+
+/*
+ * One request. On success *out holds the JSON body. Errors are printed
+ * here; the return value is the exit status.
+ */
+static int call(struct client *c, const struct opts *o, const char *method,
+		const char *path, struct json_object **out)
+{
+	struct json_object *j;
+	long status;
+	char err[512];
+	int ret;
+
+	*out = NULL;
+	ret = client__request(c, method, path, NULL, &status, &j, err,
+			      sizeof(err));
+	if (ret) {
+		fprintf(stderr, "ferryctl: cannot reach ferry: %s\n", err);
+		return EXIT_CONNECT;
+	}
+	if (status < 200 || status > 299) {
+		if (o->json && j)
+			print_json(j);
+		fprintf(stderr, "ferryctl: %s (HTTP %ld)\n",
+			get_str(j, "error")[0] ? get_str(j, "error") :
+						 "unexpected response",
+			status);
+		json_object_put(j);
+		return EXIT_SERVER;
+	}
+	if (!j) {
+		fprintf(stderr, "ferryctl: the server's answer is not JSON\n");
+		return EXIT_SERVER;
+	}
+	*out = j;
+	return EXIT_OK;
+}
+
+static void print_uptime(long long ms)
+{
+	long long s = ms / 1000;
+
+	if (s >= 86400)
+		printf("%lldd %02lldh%02lldm%02llds\n", s / 86400, s / 3600 % 24,
+		       s / 60 % 60, s % 60);
+	else if (s >= 3600)
+		printf("%lldh%02lldm%02llds\n", s / 3600, s / 60 % 60, s % 60);
+	else if (s >= 60)
+		printf("%lldm%02llds\n", s / 60, s % 60);
+	else
+		printf("%lld.%03llds\n", s, ms % 1000);
+}
+
+static void print_status(struct json_object *j)
+{
+	struct json_object *cfg = NULL, *vfio = NULL;
+	long long mem = get_int(j, "memory");
+	size_t i, n;
+
+	json_object_object_get_ex(j, "config", &cfg);
+	printf("state:    %s\n", get_str(j, "state"));
+	printf("uptime:   ");
+	print_uptime(get_int(j, "uptime_ms"));
+	printf("vcpus:    %lld\n", get_int(j, "vcpus"));
+	if (mem % (1LL << 30) == 0)
+		printf("memory:   %lld GiB\n", mem >> 30);
+	else
+		printf("memory:   %lld MiB\n", mem >> 20);
+	printf("kernel:   %s\n", get_str(cfg, "kernel"));
+	if (get_str(cfg, "initrd")[0])
+		printf("initrd:   %s\n", get_str(cfg, "initrd"));
+	printf("cmdline:  %s\n", get_str(cfg, "cmdline"));
+	printf("serial:   %s\n", get_str(cfg, "serial"));
+	printf("seccomp:  %s\n", get_str(cfg, "seccomp"));
+	if (cfg && json_object_object_get_ex(cfg, "vfio", &vfio)) {
+		n = json_object_array_length(vfio);
+		for (i = 0; i < n; i++) {
+			struct json_object *d = json_object_array_get_idx(vfio, i);
+
+			printf("device:   %s %s %s (migration %s)\n",
+			       get_str(d, "kind"), get_str(d, "id"),
+			       get_str(d, "socket")[0] ? get_str(d, "socket") :
+							 get_str(d, "path"),
+			       get_str(d, "migration"));
+		}
+	}
+}
+
+static int run(struct client *c, const struct opts *o, const char *cmd)
+{
+	static const struct {
+		const char *cmd, *path, *done;
+	} puts_[] = {
+		{ "pause", "/vm/pause", "VM paused" },
+		{ "resume", "/vm/resume", "VM resumed" },
+		{ "shutdown", "/vm/shutdown", "VM shutting down" },
+	};
+	struct json_object *j, *cfg;
+	size_t i;
+	int ret;
+
+	for (i = 0; i < sizeof(puts_) / sizeof(puts_[0]); i++) {
+		if (strcmp(cmd, puts_[i].cmd) != 0)
+			continue;
+		ret = call(c, o, "PUT", puts_[i].path, &j);
+		if (ret)
+			return ret;
+		if (o->json)
+			print_json(j);
+		else
+			printf("%s\n", puts_[i].done);
+		json_object_put(j);
+		return EXIT_OK;
+	}
+	if (strcmp(cmd, "status") == 0 || strcmp(cmd, "config") == 0) {
+		ret = call(c, o, "GET", "/vm", &j);
+		if (ret)
+			return ret;
+		if (strcmp(cmd, "config") == 0) {
+			if (json_object_object_get_ex(j, "config", &cfg))
+				print_json(cfg);
+		} else if (o->json) {
+			print_json(j);
+		} else {
+			print_status(j);
+		}
+		json_object_put(j);
+		return EXIT_OK;
+	}
+	if (strcmp(cmd, "version") == 0) {
+		ret = call(c, o, "GET", "/version", &j);
+		if (ret)
+			return ret;
+		if (o->json)
+			print_json(j);
+		else
+			printf("%s %s (API version %lld)\n", get_str(j, "name"),
+			       get_str(j, "version"), get_int(j, "api_version"));
+		json_object_put(j);
+		return EXIT_OK;
+	}
+	if (strcmp(cmd, "wait") == 0)
+		return progress__follow(c, "/vm/operation", PROGRESS_INTERVAL_MS,
+					o->json, stdout);
+	fprintf(stderr, "ferryctl: unknown command '%s' (see --help)\n", cmd);
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option long_opts[] = {
+		{ "api-sock", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct opts o = { .sock = getenv("FERRY_API_SOCK"),
+			  .timeout_s = DEFAULT_TIMEOUT_S };
+	struct client *c;
+	char *end;
+	int opt, ret;
+
+	while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			o.sock = optarg;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 't':
+			errno = 0;
+			o.timeout_s = strtol(optarg, &end, 10);
+			if (errno || *end || o.timeout_s < 1 || o.timeout_s > 86400) {
+				fprintf(stderr, "ferryctl: --timeout '%s': expected 1 to 86400 seconds\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("ferryctl %s\n", FERRY_VERSION);
+			return EXIT_OK;
+		default:
+			fputs(usage, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (!o.sock || !o.sock[0]) {
+		fprintf(stderr, "ferryctl: --api-sock PATH is required (see --help)\n");
+		return EXIT_USAGE;
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "ferryctl: expected exactly one command (see --help)\n");
+		return EXIT_USAGE;
+	}
+	ret = client__create(o.sock, o.timeout_s * 1000, &c);
+	if (ret) {
+		fprintf(stderr, "ferryctl: cannot set up the HTTP client: %s\n",
+			strerror(-ret));
+		return EXIT_CONNECT;
+	}
+	ret = run(c, &o, argv[optind]);
+	client__destroy(c);
+	return ret;
+}
