@@ -11,12 +11,14 @@
 #include "devices/legacy/debug-exit.h"
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/serial-8250.h"
+#include "devices/pci/pci-host.h"
 #include "vmm/util.h"
 
 static const struct device_type *const types[] = {
 	&serial_8250_type,
 	&i8042_type,
 	&debug_exit_type,
+	&pci_host_type,
 };
 
 const struct device_type *const *registry__types(size_t *n)

@@ -41,7 +41,10 @@ struct sandbox_user {
  *       exits with SANDBOX_EXIT_SECCOMP.
  * LOG:  the kernel logs the syscall (audit / kernel log) and allows it.
  * OFF:  no filters; warns loudly once.
- * Checks that kernel and libseccomp support the mode. Returns 0,
+ * Also loads the time zone (tzset), so that no confined thread opens
+ * /etc/localtime later, and for TRAP installs the SIGSYS reporter
+ * (process-wide). Checks that kernel and libseccomp support the mode.
+ * Returns 0,
  * -EINVAL for an unknown mode, -ENOSYS when unsupported, or -errno.
  */
 int sandbox__init(enum seccomp_mode mode);

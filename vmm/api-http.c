@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <json-c/json.h>
 #include <microhttpd.h>
@@ -445,6 +446,19 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
 	log_ratelimited(LOG_LEVEL_INFO, "api: http: %s", msg);
+}
+
+void api_http__prewarm(void)
+{
+	struct json_object *o;
+
+	tzset();
+	o = json_object_new_object();
+	if (o) {
+		json_object_object_add(o, "warm", json_object_new_int(1));
+		free(strdup(json_object_to_json_string(o)));
+		json_object_put(o);
+	}
 }
 
 int api_http__start(struct api *api)

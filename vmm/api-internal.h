@@ -39,6 +39,14 @@ struct api {
  */
 int api_http__start(struct api *api);
 
+/*
+ * API thread, before the sandbox hook: do once what libraries would
+ * otherwise do lazily on the first request with syscalls the API
+ * thread's seccomp policy need not allow (time zone file, json-c's
+ * hash seed from getrandom, this thread's malloc arena).
+ */
+void api_http__prewarm(void);
+
 /* Stop the daemon: closes every connection and the listen socket. */
 void api_http__stop(struct api *api);
 

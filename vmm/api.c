@@ -216,6 +216,7 @@ static void *api_thread(void *arg)
 	int ret, ms;
 
 	log__set_tag("api");
+	api_http__prewarm();
 	if (api->params.thread_start) {
 		ret = api->params.thread_start(api->params.thread_opaque);
 		if (ret) {

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/api.h"
 #include "vmm/cli.h"
+#include "vmm/control.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
@@ -44,6 +46,8 @@ int main(int argc, char **argv)
 	struct cli_options opts;
 	struct vm_stop stop = { 0 };
 	struct vm *vm = NULL;
+	struct api *api = NULL;
+	struct control *ctl = NULL;
 	char err[512];
 	int ret;
 
@@ -62,12 +66,33 @@ int main(int argc, char **argv)
 	}
 	log__set_level(opts.log_level);
 
+	/* The API socket first, so a bad path fails before the VM is built. */
+	if (opts.vm.api_sock[0]) {
+		ret = api__create(opts.vm.api_sock, &api);
+		if (ret)
+			return EXIT_START_FAILED;
+	}
 	ret = vm__create(&opts.vm, &vm);
 	if (ret) {
 		log_err("cannot start the VM: %s", strerror(-ret));
+		api__destroy(api);
 		return EXIT_START_FAILED;
 	}
+	if (api) {
+		ret = control__attach(api, vm, &ctl);
+		if (!ret)
+			ret = api__start(api, NULL);
+		if (ret) {
+			control__detach(ctl);
+			api__destroy(api);
+			vm__destroy(vm);
+			return EXIT_START_FAILED;
+		}
+	}
 	ret = vm__run(vm, &stop);
+	/* Late requests now get 503; the shutdown reply still goes out. */
+	control__detach(ctl);
+	api__destroy(api);
 	vm__destroy(vm);
 	if (ret) {
 		log_err("VM run failed: %s", strerror(-ret));

@@ -16,7 +16,7 @@
 #include <sys/ioctl.h>
 
 #include "migration/registry.h"
-#include "migration/state-fdt.h"
+#include "migration/state-fdt-read.h"
 #include "vmm/log.h"
 
 #define MSR_IA32_TSC 0x10
@@ -352,22 +352,23 @@ int vcpu_state__save(struct state_writer *w, const struct vcpu_state *s)
 	const uint8_t *sr = (const uint8_t *)&s->sregs;
 	uint32_t i, nx;
 
+	state__put_u32(w, "mp-state", s->mp_state.mp_state);
+	state__put_u32(w, "tsc-khz", s->tsc_khz);
+	state__put_bytes(w, "xsave", s->xsave, s->xsave_len);
 	put_node(w, "regs", regs_fields, ARRAY_SIZE(regs_fields), &s->regs);
 
 	state__begin(w, "sregs");
+	state__put_fields(w, sregs_fields, ARRAY_SIZE(sregs_fields), &s->sregs);
+	state__put_u64_array(w, "interrupt-bitmap",
+			     (const uint64_t *)s->sregs.interrupt_bitmap,
+			     ARRAY_SIZE(s->sregs.interrupt_bitmap));
 	for (i = 0; i < ARRAY_SIZE(sregs_segs); i++)
 		put_node(w, sregs_segs[i].name, seg_fields,
 			 ARRAY_SIZE(seg_fields), sr + sregs_segs[i].offset);
 	for (i = 0; i < ARRAY_SIZE(sregs_dtables); i++)
 		put_node(w, sregs_dtables[i].name, dtable_fields,
 			 ARRAY_SIZE(dtable_fields), sr + sregs_dtables[i].offset);
-	state__put_fields(w, sregs_fields, ARRAY_SIZE(sregs_fields), &s->sregs);
-	state__put_u64_array(w, "interrupt-bitmap",
-			     (const uint64_t *)s->sregs.interrupt_bitmap,
-			     ARRAY_SIZE(s->sregs.interrupt_bitmap));
 	state__end(w);
-
-	state__put_bytes(w, "xsave", s->xsave, s->xsave_len);
 
 	nx = s->xcrs.nr_xcrs <= KVM_MAX_XCRS ? s->xcrs.nr_xcrs : KVM_MAX_XCRS;
 	for (i = 0; i < nx; i++) {
@@ -398,8 +399,6 @@ int vcpu_state__save(struct state_writer *w, const struct vcpu_state *s)
 		 &s->events);
 	put_node(w, "debugregs", debugregs_fields,
 		 ARRAY_SIZE(debugregs_fields), &s->debugregs);
-	state__put_u32(w, "mp-state", s->mp_state.mp_state);
-	state__put_u32(w, "tsc-khz", s->tsc_khz);
 	return state_writer__status(w);
 }
 

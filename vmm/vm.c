@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "devices/device.h"
+#include "devices/pci/pci-host.h"
 #include "devices/registry.h"
 #include "vmm/boot.h"
 #include "vmm/bus.h"
@@ -135,24 +136,68 @@ static int register_memory(struct vm *vm)
 	return 0;
 }
 
+static int add_device(struct vm *vm, const struct device_type *type,
+		      const void *arg)
+{
+	struct device *dev;
+	int ret;
+
+	if (vm->nr_devices == VM_MAX_DEVICES)
+		return -ENOSPC;
+	ret = type->create(vm, arg, &dev);
+	if (ret)
+		return ret;
+	vm->devices[vm->nr_devices++] = dev;
+	return 0;
+}
+
+/* Guest physical address bits: CPUID 0x80000008 EAX[7:0] as KVM passes it. */
+static unsigned int guest_phys_bits(const struct vm *vm)
+{
+	const struct kvm_cpuid2 *c = vm->kvm->cpuid;
+	unsigned int i;
+
+	for (i = 0; i < c->nent; i++)
+		if (c->entries[i].function == 0x80000008)
+			return c->entries[i].eax & 0xff;
+	return 36; /* the architectural minimum with PAE */
+}
+
+/*
+ * Legacy devices always; the PCI host bridge and the passthrough
+ * devices only when the configuration has any (the bridge's routing
+ * table costs a KVM grace period at startup).
+ */
 static int create_devices(struct vm *vm)
 {
 	const struct device_type *const *types;
+	const struct device_type *vfio_type;
+	struct pci_host_config pci = { .phys_bits = guest_phys_bits(vm) };
 	size_t n, i;
 	int ret;
 
 	types = registry__types(&n);
 	for (i = 0; i < n; i++) {
-		struct device *dev;
-
 		if (types[i]->phase != DEVICE_PHASE_LEGACY)
 			continue;
-		if (vm->nr_devices == VM_MAX_DEVICES)
-			return -ENOSPC;
-		ret = types[i]->create(vm, NULL, &dev);
+		ret = add_device(vm, types[i], NULL);
 		if (ret)
 			return ret;
-		vm->devices[vm->nr_devices++] = dev;
+	}
+	if (!vm->cfg.nr_vfio)
+		return 0;
+	ret = add_device(vm, &pci_host_type, &pci);
+	if (ret)
+		return ret;
+	vfio_type = registry__find("vfio-pci");
+	if (!vfio_type) {
+		log_err("this ferry was built without the vfio-pci device");
+		return -ENOTSUP;
+	}
+	for (i = 0; i < vm->cfg.nr_vfio; i++) {
+		ret = add_device(vm, vfio_type, &vm->cfg.vfio[i]);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -240,6 +285,11 @@ static int load_kernel(struct vm *vm, struct boot_info *bi)
 			 vm->cfg.cmdline, bi);
 	if (ret)
 		return ret;
+	if (vm->cfg.nr_vfio) {
+		ret = pci_host__mptable(vm, &mp);
+		if (ret)
+			return ret;
+	}
 	ret = mptable__write(vm->mem, &mp);
 	if (ret)
 		log_err("cannot write the MP table for %u vCPUs: %s",

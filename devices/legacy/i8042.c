@@ -17,8 +17,15 @@
 #include "vmm/util.h"
 #include "vmm/vm.h"
 
-#define I8042_DATA 0x60
-#define I8042_CMD 0x64
+/*
+ * One range covers the data port 0x60 to the command port 0x64; the
+ * in-kernel PIT handles 0x61 before it reaches ferry, 0x62/0x63 read
+ * as all ones.
+ */
+#define I8042_BASE 0x60
+#define I8042_LEN 5
+#define I8042_OFF_DATA 0
+#define I8042_OFF_CMD 4
 
 #define STATUS_OBF 0x01   /* output buffer full */
 #define STATUS_SYS 0x04   /* system flag: self-test passed */
@@ -47,12 +54,15 @@ static void i8042_read(void *opaque, uint64_t off, void *data, uint32_t len)
 	struct i8042 *k = opaque;
 	uint8_t v;
 
+	memset(data, 0xff, len);
+	if (off != I8042_OFF_DATA && off != I8042_OFF_CMD)
+		return;
 	memset(data, 0, len);
 	pthread_mutex_lock(&k->lock);
-	if (off == 0) { /* port 0x60 */
+	if (off == I8042_OFF_DATA) {
 		v = k->out;
 		k->out_full = false;
-	} else { /* port 0x64 */
+	} else {
 		v = STATUS_SYS | k->status_cmd | (k->out_full ? STATUS_OBF : 0);
 	}
 	pthread_mutex_unlock(&k->lock);
@@ -66,8 +76,10 @@ static void i8042_write(void *opaque, uint64_t off, const void *data,
 	uint8_t v = *(const uint8_t *)data;
 	bool reset = false;
 
+	if (off != I8042_OFF_DATA && off != I8042_OFF_CMD)
+		return;
 	pthread_mutex_lock(&k->lock);
-	if (off == 0) {
+	if (off == I8042_OFF_DATA) {
 		k->status_cmd = 0;
 		if (k->expect_ctr)
 			k->ctr = v;
@@ -122,17 +134,13 @@ static int i8042_create(struct vm *vm, const void *arg, struct device **out)
 	strcpy(k->dev.id, "i8042");
 	k->vm = vm;
 	pthread_mutex_init(&k->lock, NULL);
-	ret = bus__register(vm__bus(vm), BUS_PIO, I8042_DATA, 1, &i8042_ops, k);
+	ret = bus__register(vm__bus(vm), BUS_PIO, I8042_BASE, I8042_LEN,
+			    &i8042_ops, k);
 	if (ret)
 		goto err_free;
-	ret = bus__register(vm__bus(vm), BUS_PIO, I8042_CMD, 1, &i8042_ops, k);
-	if (ret)
-		goto err_data;
 	*out = &k->dev;
 	return 0;
 
-err_data:
-	bus__unregister(vm__bus(vm), BUS_PIO, I8042_DATA);
 err_free:
 	log_err("i8042: cannot claim ports 0x60/0x64");
 	pthread_mutex_destroy(&k->lock);
@@ -147,8 +155,7 @@ static void i8042_destroy(struct device *dev)
 	if (!dev)
 		return;
 	k = container_of(dev, struct i8042, dev);
-	bus__unregister(vm__bus(k->vm), BUS_PIO, I8042_DATA);
-	bus__unregister(vm__bus(k->vm), BUS_PIO, I8042_CMD);
+	bus__unregister(vm__bus(k->vm), BUS_PIO, I8042_BASE);
 	pthread_mutex_destroy(&k->lock);
 	free(k);
 }

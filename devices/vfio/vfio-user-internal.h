@@ -10,8 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <errno.h>
+
 #include "devices/vfio/vfio-backend.h"
 #include "devices/vfio/vfio-user-proto.h"
+#include "vmm/util.h"
 
 /* Regions and IRQ indexes a device may declare (vfio-pci has 9 and 5). */
 #define VFU_MAX_REGIONS 32u
@@ -82,5 +85,45 @@ int vfu__xact(struct vfu_client *c, uint16_t cmd, const void *p1, size_t l1,
  */
 int vfu__feature(struct vfu_client *c, uint32_t flags, const void *in,
 		 size_t inlen, void *out, size_t outlen, int timeout_ms);
+
+/* Reply @r must be exactly @len bytes without fds; else release and fail. */
+int vfu__expect_len(struct vfu_client *c, struct vfio_user_msg *r, size_t len,
+		    const char *what);
+
+static inline struct vfu_client *vfu__to_c(struct vfio_backend *be)
+{
+	return container_of(be, struct vfu_client, be);
+}
+
+/* Take the request lock unless failed (-EIO without waiting). */
+static inline int vfu__enter(struct vfu_client *c)
+{
+	if (vfu__failed(c))
+		return -EIO;
+	pthread_mutex_lock(&c->lock);
+	return 0;
+}
+
+static inline void vfu__leave(struct vfu_client *c)
+{
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Operations in vfio-user-mig.c (see struct vfio_backend_ops). */
+int vfu__mig_set_state(struct vfio_backend *be, uint32_t state);
+int vfu__mig_get_state(struct vfio_backend *be, uint32_t *state);
+ssize_t vfu__mig_read(struct vfio_backend *be, void *buf, size_t len);
+int vfu__mig_write(struct vfio_backend *be, const void *buf, size_t len);
+int vfu__mig_precopy_info(struct vfio_backend *be, uint64_t *initial,
+			  uint64_t *dirty);
+int vfu__dma_map(struct vfio_backend *be, uint64_t iova, uint64_t size,
+		 int fd, uint64_t fd_offset, void *vaddr, uint32_t prot);
+int vfu__dma_unmap(struct vfio_backend *be, uint64_t iova, uint64_t size);
+int vfu__dma_logging_start(struct vfio_backend *be, uint64_t page_size,
+			   const struct vfio_dma_range *ranges, uint32_t nr);
+int vfu__dma_logging_stop(struct vfio_backend *be);
+int vfu__dma_logging_report(struct vfio_backend *be, uint64_t iova,
+			    uint64_t length, uint64_t page_size,
+			    uint64_t *bitmap);
 
 #endif /* DEVICES_VFIO_VFIO_USER_INTERNAL_H */

@@ -106,6 +106,20 @@ int vfu__xact(struct vfu_client *c, uint16_t cmd, const void *p1, size_t l1,
 	return 0;
 }
 
+int vfu__expect_len(struct vfu_client *c, struct vfio_user_msg *r, size_t len,
+		    const char *what)
+{
+	if (r->nr_fds || r->len != len) {
+		int ret = vfu__fail(c, "bad %s reply (%zu bytes, %u fds; "
+				    "expected %zu bytes)", what, r->len,
+				    r->nr_fds, len);
+
+		vfio_user__msg_release(r);
+		return ret;
+	}
+	return 0;
+}
+
 int vfu__feature(struct vfu_client *c, uint32_t flags, const void *in,
 		 size_t inlen, void *out, size_t outlen, int timeout_ms)
 {

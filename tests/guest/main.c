@@ -80,6 +80,18 @@ static bool mode_fault(const struct boot_info *bi, struct cmdline *cl)
 	return false;
 }
 
+/* Ask the i8042 to pulse the reset line, as firmware and Linux do. */
+static bool mode_reset(const struct boot_info *bi, struct cmdline *cl)
+{
+	(void)bi;
+	if (cmdline__check_unused(cl))
+		return false;
+	serial__printf("ferry-guest: requesting reset through the i8042\n");
+	io_outb(0x64, 0xfe); /* i8042 command 0xfe: pulse reset */
+	serial__printf("ferry-guest: error: still running after the reset request\n");
+	return false;
+}
+
 static const struct {
 	const char *name;
 	bool (*run)(const struct boot_info *bi, struct cmdline *cl);
@@ -88,6 +100,7 @@ static const struct {
 	{ "memtest", memtest__run },
 	{ "smp", smp__run },
 	{ "selftest-fault", mode_fault },
+	{ "reset", mode_reset },
 };
 
 void guest__main(uint32_t slot, uint32_t start_info)
@@ -106,6 +119,6 @@ void guest__main(uint32_t slot, uint32_t start_info)
 	for (i = 0; i < ARRAY_SIZE(modes); i++)
 		if (!strcmp(mode, modes[i].name))
 			guest__exit(modes[i].run(&boot, &cl));
-	guest__fail("unknown mode '%s' (hello, memtest, smp, selftest-fault)",
+	guest__fail("unknown mode '%s' (hello, memtest, smp, selftest-fault, reset)",
 		    mode);
 }

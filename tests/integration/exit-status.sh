@@ -60,3 +60,15 @@ wait "$pid" || status=$?
 exec 3>&-
 expect_status 1 "memtest stopped by serial input"
 pass "serial input reaches the guest"
+
+# A guest reset request (i8042 pulse reset) ends the VM: exit 4.
+run_guest 30 --kernel "$GUEST" --cmdline "mode=reset"
+expect_status 4 "guest reset"
+expect_out "requesting reset" "guest reset"
+pass "guest reset exits 4"
+
+# A guest exception is reported by the guest and fails it; ferry survives.
+run_guest 30 --kernel "$GUEST" --cmdline "mode=selftest-fault fault=pf"
+expect_status 3 "guest page fault"
+expect_out "EXCEPTION #PF" "guest page fault"
+pass "guest exception reported"

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "migration/state-fdt.h"
+#include "migration/state-fdt-read.h"
 
 struct sample {
 	uint8_t a;
@@ -245,6 +245,16 @@ static void test_state__writer_grows_and_rejects_bad_names(void **state)
 	assert_non_null(strstr(state_writer__error(w), "invalid node name 'a/b'"));
 	assert_int_equal(state__put_u32(w, "x", 1), -EINVAL);
 	assert_int_equal(state_writer__finish(w, &blob, &size), -EINVAL);
+	state_writer__destroy(w);
+
+	/* FDT order: a node's properties come before its children. */
+	assert_int_equal(state_writer__create(&w), 0);
+	state__begin(w, "n");
+	state__begin(w, "child");
+	state__end(w);
+	assert_int_equal(state__put_u32(w, "late", 1), -EINVAL);
+	assert_string_equal(state_writer__error(w),
+			    "state /n: property 'late' after child nodes");
 	state_writer__destroy(w);
 
 	assert_int_equal(state_writer__create(&w), 0);

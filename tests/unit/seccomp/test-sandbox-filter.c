@@ -339,6 +339,54 @@ static void test_sandbox__added_rule_allows(void **state)
 	assert_killed(&res); /* got past getppid, died on socket */
 }
 
+/*
+ * The per-fd pattern: a server that must remove its socket at exit
+ * opens the socket's directory before the filter and gets unlinkat
+ * relative to that fd only.
+ */
+static int dir_fd = -1;
+
+static int probe_unlinkat_dirfd(void)
+{
+	return syscall(SYS_unlinkat, dir_fd, "sock", 0) == 0 ? 0 : -1;
+}
+
+static int probe_unlinkat_cwd(void)
+{
+	syscall(SYS_unlinkat, AT_FDCWD, "sock", 0);
+	return 0;
+}
+
+static void test_sandbox__per_fd_rule(void **state)
+{
+	char dir[] = "/tmp/ferry-sc-fd-XXXXXX";
+	char path[sizeof(dir) + 8];
+	struct child_result res = { 0 };
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/sock", dir);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dir_fd >= 0);
+	{
+		/* runtime values: an automatic rule, copied by add_rule */
+		const struct sc_rule r = SC_ALLOW2(unlinkat, SC_EQ(0, dir_fd),
+			SC_EQ(2, 0), "test: remove our socket, in our dir only");
+
+		assert_int_equal(sandbox__add_rule(SC_ROLE_TESTDEV, &r), 0);
+	}
+	run_child(SC_ROLE_TESTDEV, SECCOMP_MODE_TRAP, probe_unlinkat_dirfd,
+		  probe_unlinkat_cwd, &res);
+	assert_trapped(&res, "testdev", "unlinkat");
+	assert_int_equal(access(path, F_OK), -1); /* the child removed it */
+	close(dir_fd);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 static void test_sandbox__add_rule_rejects_bad_input(void **state)
 {
 	struct sc_rule r = SC_ALLOW(getppid, "x");
@@ -542,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_sandbox__migration_socket_family_filtered),
 		cmocka_unit_test(test_sandbox__no_executable_mappings),
 		cmocka_unit_test(test_sandbox__added_rule_allows),
+		cmocka_unit_test(test_sandbox__per_fd_rule),
 		cmocka_unit_test(test_sandbox__add_rule_rejects_bad_input),
 		cmocka_unit_test(test_sandbox__enter_needs_init_and_valid_role),
 		cmocka_unit_test(test_sandbox__filter_is_per_thread),

@@ -383,8 +383,10 @@ static void test_pci__intx_no_pin(void **state)
 	assert_int_equal(conf1_read(f, 1, PCI_INTERRUPT_LINE, 2), 0x00ff);
 	id.intx_pin = 5;
 	assert_int_equal(pci_dev__create("badpin", &id, NULL, NULL, &dev), -EINVAL);
-	pci__unregister_device(f->pbus, pci__slot_device(f->pbus, 1));
-	pci_dev__destroy(pci__slot_device(f->pbus, 1));
+	assert_ptr_equal(pci__slot_device(f->pbus, 1), dev);
+	pci__unregister_device(f->pbus, dev);
+	assert_null(pci__slot_device(f->pbus, 1));
+	pci_dev__destroy(dev);
 }
 
 static void test_pci__slots_and_mptable(void **state)

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -298,8 +300,12 @@ static int load(struct vfio_backend *be, const uint8_t *buf, size_t len)
 		size_t k = MIN(len - off, (size_t)77777);
 
 		ret = be->ops->mig_write(be, buf + off, k);
-		if (ret)
+		if (ret) {
+			/* The device refuses to leave RESUMING with bad state. */
+			assert_int_equal(be->ops->mig_set_state(
+				be, VFIO_DEVICE_STATE_STOP), -EINVAL);
 			return ret;
+		}
 		off += k;
 	}
 	return be->ops->mig_set_state(be, VFIO_DEVICE_STATE_STOP);
@@ -511,6 +517,117 @@ static void test_testdev__precopy_off_and_resume_delay(void **st)
 	harness__stop(&p);
 }
 
+/* Send a raw command; returns the reply's errno (0 = success reply). */
+static int raw_cmd(int fd, uint16_t cmd, const void *p, size_t l,
+		   const int *fds, unsigned int nfds)
+{
+	static uint16_t id;
+	struct vfio_user_hdr h = { .msg_id = ++id, .cmd = cmd };
+	struct vfio_user_msg m;
+	int err;
+
+	assert_int_equal(vfio_user__send(fd, &h, p, l, NULL, 0, fds, nfds, 2000), 0);
+	assert_int_equal(vfio_user__recv(fd, &m, VFIO_USER_MAX_MSG_SIZE, 16, 5000), 0);
+	assert_int_equal(vfio_user__check_reply(&m.hdr, h.msg_id, cmd), 0);
+	err = vfio_user__reply_errno(&m.hdr);
+	vfio_user__msg_release(&m);
+	return err;
+}
+
+static int raw_connect(const struct testdev_proc *p)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	memcpy(sa.sun_path, p->sock, strlen(p->sock) + 1);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static void test_testdev__survives_bad_client_input(void **st)
+{
+	struct testdev_proc p;
+	struct vfio_backend *be;
+	uint8_t junk[64] = { 0 };
+	struct vfio_user_version v = { 0, 2 };
+	struct vfio_user_irq_set is = { .argsz = 20, .index = 2, .count = 4,
+		.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER };
+	struct vfio_user_region_access ra = { .offset = 0, .region = 2,
+					      .count = 0x7fffffff };
+	struct vfio_user_mig_data md = { .argsz = 8, .size = 4096 };
+	struct vfio_user_dma_map dm = { .argsz = 32, .flags = 3, .addr = 0,
+					.size = 1ULL << 62 };
+	struct vfio_user_hdr h;
+	int fd, fds[2];
+
+	assert_int_equal(harness__start(&p, small_args), 0);
+	fd = raw_connect(&p);
+	/* Anything before VERSION is refused. */
+	assert_int_equal(raw_cmd(fd, VFIO_USER_DEVICE_GET_INFO, junk, 16, NULL, 0),
+			 EINVAL);
+	/* Malformed VERSION payloads. */
+	assert_int_equal(raw_cmd(fd, VFIO_USER_VERSION, junk, 2, NULL, 0), EINVAL);
+	memcpy(junk, &v, 4);
+	memcpy(junk + 4, "{\"capabilities\": 7}", 20);
+	assert_int_equal(raw_cmd(fd, VFIO_USER_VERSION, junk, 24, NULL, 0), EINVAL);
+	assert_int_equal(raw_cmd(fd, VFIO_USER_VERSION, &v, 4, NULL, 0), 0);
+	assert_int_equal(raw_cmd(fd, VFIO_USER_VERSION, &v, 4, NULL, 0), EINVAL);
+	/* Wrong sizes, unknown commands, absurd counts. */
+	assert_int_equal(raw_cmd(fd, VFIO_USER_DEVICE_GET_INFO, junk, 3, NULL, 0),
+			 EINVAL);
+	assert_int_equal(raw_cmd(fd, 99, NULL, 0, NULL, 0), ENOSYS);
+	assert_int_equal(raw_cmd(fd, 14, NULL, 0, NULL, 0), ENOSYS);
+	assert_int_equal(raw_cmd(fd, VFIO_USER_REGION_READ, &ra, 16, NULL, 0), EINVAL);
+	ra.count = 8;
+	ra.offset = ~0ULL - 4;
+	assert_int_equal(raw_cmd(fd, VFIO_USER_REGION_READ, &ra, 16, NULL, 0), EINVAL);
+	assert_int_equal(raw_cmd(fd, VFIO_USER_MIG_DATA_READ, &md, 8, NULL, 0), EINVAL);
+	assert_int_equal(raw_cmd(fd, VFIO_USER_MIG_DATA_WRITE, &md, 8, NULL, 0), EINVAL);
+	assert_int_equal(raw_cmd(fd, VFIO_USER_DMA_MAP, &dm, 32, NULL, 0), ENOTSUP);
+	assert_int_equal(pipe(fds), 0);
+	/* A pipe cannot be mapped: whatever mmap says comes back. */
+	assert_true(raw_cmd(fd, VFIO_USER_DMA_MAP, &dm, 32, fds, 1) != 0);
+	/* SET_IRQS with 4 vectors but 2 fds. */
+	assert_int_equal(raw_cmd(fd, VFIO_USER_DEVICE_SET_IRQS, &is, 20, fds, 2),
+			 EINVAL);
+	/* DEVICE_FEATURE with GET|SET and with unknown flag bits. */
+	{
+		struct vfio_user_device_feature f = { 16, VFIO_DEVICE_FEATURE_GET |
+						      VFIO_DEVICE_FEATURE_SET | 2 };
+
+		assert_int_equal(raw_cmd(fd, VFIO_USER_DEVICE_FEATURE, &f, 8, NULL, 0),
+				 EINVAL);
+		f.flags = (1u << 20) | 2;
+		assert_int_equal(raw_cmd(fd, VFIO_USER_DEVICE_FEATURE, &f, 8, NULL, 0),
+				 EINVAL);
+		f.flags = VFIO_DEVICE_FEATURE_SET | 2; /* no state payload */
+		assert_int_equal(raw_cmd(fd, VFIO_USER_DEVICE_FEATURE, &f, 8, NULL, 0),
+				 EINVAL);
+	}
+	/* A header claiming 1 GiB: the server drops this client... */
+	h = (struct vfio_user_hdr){ .msg_id = 1, .cmd = 9, .msg_size = 1u << 30 };
+	assert_int_equal(write(fd, &h, sizeof(h)), (ssize_t)sizeof(h));
+	{
+		char c;
+
+		while (read(fd, &c, 1) > 0)
+			;
+	}
+	close(fd);
+	/* ...and a client vanishing mid-message is no problem either. */
+	fd = raw_connect(&p);
+	h.msg_size = 100;
+	assert_int_equal(write(fd, &h, sizeof(h)), (ssize_t)sizeof(h));
+	close(fd);
+	close(fds[0]);
+	close(fds[1]);
+	/* The server is still alive and serves the next client. */
+	assert_int_equal(harness__connect(&p, &be), 0);
+	assert_int_equal(rd32(be, TD_REG_ID), TD_ID_VALUE);
+	be->ops->destroy(be);
+	harness__stop(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -520,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_testdev__stop_copy_migration),
 		cmocka_unit_test(test_testdev__precopy_with_bar_writes),
 		cmocka_unit_test(test_testdev__precopy_off_and_resume_delay),
+		cmocka_unit_test(test_testdev__survives_bad_client_input),
 	};
 
 	if (!getenv("FERRY_TESTDEV")) {

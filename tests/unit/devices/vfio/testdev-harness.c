@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -61,9 +62,13 @@ int harness__start(struct testdev_proc *p, const char *const *args)
 	if (p->pid < 0)
 		return -1;
 	if (p->pid == 0) {
+		/* Never outlive the test (a failed assert skips harness__stop). */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd >= 0)
+		if (fd >= 0) {
+			dup2(fd, 1); /* keep the test runner's pipes free */
 			dup2(fd, 2);
+		}
 		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
