@@ -23,6 +23,8 @@ struct api {
 	dev_t sock_dev;            /* identity of the socket file we made, */
 	ino_t sock_ino;            /* so destroy never unlinks a stranger's */
 	int listen_fd;             /* owned until the daemon takes it */
+	int dir_fd;                /* owned: O_PATH fd of the socket's directory */
+	char base[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* name in dir_fd */
 	int stop_fd;               /* eventfd: tells the thread to return */
 	struct api_queue *queue;
 	struct api_params params;  /* defaults filled in */

@@ -8,6 +8,7 @@
 #include "vmm/api.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdint.h>
@@ -82,6 +83,8 @@ static int clear_stale(const char *path)
 	return 0;
 }
 
+static int open_dir(struct api *api);
+
 static int make_socket(struct api *api)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -141,7 +144,11 @@ int api__create(const char *sock_path, struct api **out)
 		return -ENOMEM;
 	api->listen_fd = -1;
 	api->stop_fd = -1;
+	api->dir_fd = -1;
 	snprintf(api->path, sizeof(api->path), "%s", sock_path);
+	ret = open_dir(api);
+	if (ret)
+		goto err_free;
 
 	ret = api_queue__create(&api->queue);
 	if (ret) {
@@ -168,6 +175,8 @@ err_efd:
 err_queue:
 	api_queue__destroy(api->queue);
 err_free:
+	if (api->dir_fd >= 0)
+		close(api->dir_fd);
 	free(api);
 	return ret;
 }
@@ -280,20 +289,61 @@ int api__start(struct api *api, const struct api_params *params)
 	return 0;
 }
 
+/*
+ * Remove the socket through the directory fd opened at creation: after
+ * the sandbox is up the main thread may only stat and unlink relative
+ * to that fd (sandbox rules keyed on api__dir_fd), and a chroot does
+ * not change what the fd names.
+ */
 static void remove_path(struct api *api)
 {
 	struct stat st;
 
-	if (lstat(api->path, &st) < 0)
+	if (api->dir_fd < 0)
+		return;
+	if (fstatat(api->dir_fd, api->base, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
 	if (st.st_dev != api->sock_dev || st.st_ino != api->sock_ino) {
 		log_warn("api: %s was replaced by someone else; leaving it",
 			 api->path);
 		return;
 	}
-	if (unlink(api->path) < 0)
+	if (unlinkat(api->dir_fd, api->base, 0) < 0)
 		log_warn("api: cannot remove %s: %s", api->path,
 			 strerror(errno));
+}
+
+/* Open the socket's directory (O_PATH) and remember the socket's name. */
+static int open_dir(struct api *api)
+{
+	char dir[sizeof(api->path)];
+	char *slash;
+	int ret;
+
+	snprintf(dir, sizeof(dir), "%s", api->path);
+	slash = strrchr(dir, '/');
+	if (!slash) {
+		snprintf(api->base, sizeof(api->base), "%s", dir);
+		snprintf(dir, sizeof(dir), ".");
+	} else {
+		snprintf(api->base, sizeof(api->base), "%s", slash + 1);
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	api->dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (api->dir_fd < 0) {
+		ret = -errno;
+		log_err("api: cannot open directory %s: %s", dir, strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+int api__dir_fd(const struct api *api)
+{
+	return api->dir_fd;
 }
 
 void api__destroy(struct api *api)
@@ -322,6 +372,8 @@ void api__destroy(struct api *api)
 		api->listen_fd = -1;
 	}
 	remove_path(api);
+	if (api->dir_fd >= 0)
+		close(api->dir_fd);
 	if (api->stop_fd >= 0)
 		close(api->stop_fd);
 	api_queue__destroy(api->queue);

@@ -63,6 +63,12 @@ int __must_check api__start(struct api *api, const struct api_params *params);
 /* The request queue (owned by @api) for control__attach. */
 struct api_queue *api__queue(struct api *api);
 
+/*
+ * O_PATH fd of the socket's directory, through which api__destroy
+ * removes the socket (the sandbox allows fstatat/unlinkat on it only).
+ */
+int api__dir_fd(const struct api *api);
+
 /* The socket path (borrowed). */
 const char *api__sock_path(const struct api *api);
 

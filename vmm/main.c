@@ -13,6 +13,8 @@
 #include "vmm/control.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
+#include "seccomp/policy.h"
+#include "seccomp/sandbox.h"
 
 /* Exit statuses (documented in --help and README). */
 #define EXIT_SHUTDOWN 0
@@ -21,6 +23,40 @@
 #define EXIT_SIGNAL 6
 #define EXIT_VM_ERROR 8
 #define EXIT_START_FAILED 10
+
+/* First thing on the API thread: its seccomp filter. */
+static int api_thread_start(void *opaque)
+{
+	(void)opaque;
+	return sandbox__enter(SC_ROLE_API);
+}
+
+/*
+ * Everything privileged is open: drop capabilities (and chroot/switch
+ * user when asked). The main thread keeps one narrow file right: stat
+ * and unlink in the API socket's directory, to remove the socket at exit.
+ */
+static int enter_sandbox(const struct cli_options *o, struct api *api)
+{
+	struct sandbox_user user = { .uid = o->uid, .gid = o->gid };
+	int ret;
+
+	if (api) {
+		int dfd = api__dir_fd(api);
+		const struct sc_rule stat_rule = SC_ALLOW1(newfstatat, SC_EQ(0, dfd),
+			"stat the API socket before removing it at exit");
+		const struct sc_rule unlink_rule = SC_ALLOW2(unlinkat, SC_EQ(0, dfd),
+			SC_EQ(2, 0), "remove the API socket at exit");
+
+		ret = sandbox__add_rule(SC_ROLE_MAIN, &stat_rule);
+		if (!ret)
+			ret = sandbox__add_rule(SC_ROLE_MAIN, &unlink_rule);
+		if (ret)
+			return ret;
+	}
+	return sandbox__drop_privileges(o->chroot_dir[0] ? o->chroot_dir : NULL,
+					o->have_user ? &user : NULL);
+}
 
 static int exit_status(const struct vm_stop *stop)
 {
@@ -65,6 +101,11 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	log__set_level(opts.log_level);
+	ret = sandbox__init(opts.vm.seccomp);
+	if (ret) {
+		log_err("cannot set up the sandbox: %s", strerror(-ret));
+		return EXIT_START_FAILED;
+	}
 
 	/* The API socket first, so a bad path fails before the VM is built. */
 	if (opts.vm.api_sock[0]) {
@@ -78,16 +119,20 @@ int main(int argc, char **argv)
 		api__destroy(api);
 		return EXIT_START_FAILED;
 	}
-	if (api) {
+	if (api)
 		ret = control__attach(api, vm, &ctl);
-		if (!ret)
-			ret = api__start(api, NULL);
-		if (ret) {
-			control__detach(ctl);
-			api__destroy(api);
-			vm__destroy(vm);
-			return EXIT_START_FAILED;
-		}
+	if (!ret)
+		ret = enter_sandbox(&opts, api);
+	if (!ret && api)
+		ret = api__start(api, &(struct api_params){
+					      .thread_start = api_thread_start,
+				      });
+	if (ret) {
+		log_err("cannot start the VM: %s", strerror(-ret));
+		control__detach(ctl);
+		api__destroy(api);
+		vm__destroy(vm);
+		return EXIT_START_FAILED;
 	}
 	ret = vm__run(vm, &stop);
 	/* Late requests now get 503; the shutdown reply still goes out. */

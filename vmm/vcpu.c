@@ -21,6 +21,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "seccomp/policy.h"
+#include "seccomp/sandbox.h"
 #include "vmm/bus.h"
 #include "vmm/kvm.h"
 #include "vmm/log.h"
@@ -211,6 +213,12 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	/* Confined before the first KVM_RUN: the guest never sees us unfiltered. */
+	if (sandbox__enter(SC_ROLE_VCPU)) {
+		vm__request_stop(vm, VM_STOP_ERROR, 0);
+		atomic_store(&vm->stopping, true);
+	}
 
 	while (!atomic_load(&vm->stopping)) {
 		if (atomic_load(&vm->pause_req)) {

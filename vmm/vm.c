@@ -20,6 +20,8 @@
 #include "devices/device.h"
 #include "devices/pci/pci-host.h"
 #include "devices/registry.h"
+#include "seccomp/policy.h"
+#include "seccomp/sandbox.h"
 #include "vmm/boot.h"
 #include "vmm/bus.h"
 #include "vmm/event.h"
@@ -427,6 +429,12 @@ int vm__run(struct vm *vm, struct vm_stop *stop)
 			vm__request_stop(vm, VM_STOP_ERROR, 0);
 			break;
 		}
+	}
+	/* vCPU threads exist and confined themselves; now the VMM thread. */
+	if (!ret) {
+		ret = sandbox__enter(SC_ROLE_MAIN);
+		if (ret)
+			vm__request_stop(vm, VM_STOP_ERROR, 0);
 	}
 	if (!ret)
 		ret = event__run(vm->loop);

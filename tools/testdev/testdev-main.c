@@ -11,6 +11,7 @@
 #include "tools/testdev/testdev-internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
@@ -21,6 +22,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "seccomp/policy.h"
+#include "seccomp/sandbox.h"
+#include "vmm/config.h"
 #include "vmm/log.h"
 #include "vmm/util.h"
 
@@ -39,12 +43,16 @@ static void on_signal(int sig)
 	td_quit = 1;
 }
 
+/* Default: confined like ferry itself (docs/security.md). */
+static enum seccomp_mode td_seccomp = SECCOMP_MODE_KILL;
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: ferry-testdev --socket PATH [--mem-size SIZE]\n"
 		"       [--dirty-rate BYTES/s] [--precopy on|off]\n"
-		"       [--resume-delay-ms N] [--verbose]\n"
+		"       [--resume-delay-ms N] [--seccomp kill|trap|log|off]\n"
+		"       [--verbose]\n"
 		"SIZE and BYTES take K/M/G suffixes (powers of 1024).\n");
 }
 
@@ -80,6 +88,7 @@ static int parse_args(struct testdev *td, int argc, char **argv)
 		{ "dirty-rate", required_argument, NULL, 'd' },
 		{ "precopy", required_argument, NULL, 'p' },
 		{ "resume-delay-ms", required_argument, NULL, 'r' },
+		{ "seccomp", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -124,6 +133,20 @@ static int parse_args(struct testdev *td, int argc, char **argv)
 			}
 			td->resume_delay_ms = (unsigned int)v;
 			break;
+		case 'S':
+			if (!strcmp(optarg, "kill"))
+				td_seccomp = SECCOMP_MODE_KILL;
+			else if (!strcmp(optarg, "trap"))
+				td_seccomp = SECCOMP_MODE_TRAP;
+			else if (!strcmp(optarg, "log"))
+				td_seccomp = SECCOMP_MODE_LOG;
+			else if (!strcmp(optarg, "off"))
+				td_seccomp = SECCOMP_MODE_OFF;
+			else {
+				fprintf(stderr, "--seccomp: kill, trap, log or off\n");
+				return -EINVAL;
+			}
+			break;
 		case 'v': log__set_level(LOG_LEVEL_DEBUG); break;
 		default: usage(); return -EINVAL;
 		}
@@ -158,6 +181,48 @@ static int create_memory(struct testdev *td)
 err_close:
 	close(td->mem_fd);
 	td->mem_fd = -1;
+	return ret;
+}
+
+/* O_PATH fd of the socket's directory and the socket's name in it. */
+static int sock_dir_fd = -1;
+static char sock_base[108];
+
+/*
+ * Everything is open (device memory, listening socket): drop all
+ * capabilities and confine the process. The one file operation left is
+ * removing our socket at exit, through the directory fd.
+ */
+static int confine(const char *path)
+{
+	char dir[sizeof(sock_base)];
+	char *slash;
+	int ret;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	snprintf(sock_base, sizeof(sock_base), "%s", slash ? slash + 1 : dir);
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	sock_dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (sock_dir_fd < 0)
+		return -errno;
+	{
+		const struct sc_rule rule = SC_ALLOW2(unlinkat, SC_EQ(0, sock_dir_fd),
+			SC_EQ(2, 0), "remove our socket at exit");
+
+		ret = sandbox__add_rule(SC_ROLE_TESTDEV, &rule);
+	}
+	if (!ret)
+		ret = sandbox__init(td_seccomp);
+	if (!ret)
+		ret = sandbox__drop_privileges(NULL, NULL);
+	if (!ret)
+		ret = sandbox__enter(SC_ROLE_TESTDEV);
 	return ret;
 }
 
@@ -213,6 +278,13 @@ int main(int argc, char **argv)
 		log_err("socket %s: %s", td.socket_path, strerror(-lfd));
 		return 1;
 	}
+	ret = confine(td.socket_path);
+	if (ret) {
+		log_err("cannot confine the process: %s", strerror(-ret));
+		close(lfd);
+		unlink(td.socket_path);
+		return 1;
+	}
 	log_info("listening on %s: BAR2 %llu bytes, dirty rate %llu B/s, "
 		 "precopy %s, resume delay %u ms",
 		 td.socket_path, (unsigned long long)td.mem_size,
@@ -231,7 +303,8 @@ int main(int argc, char **argv)
 	}
 	log_info("exiting");
 	close(lfd);
-	unlink(td.socket_path);
+	if (unlinkat(sock_dir_fd, sock_base, 0) < 0)
+		log_warn("cannot remove %s: %s", td.socket_path, strerror(errno));
 	td__mig_fini(&td);
 	munmap(td.mem, td.mem_size);
 	close(td.mem_fd);

@@ -50,4 +50,33 @@ struct vfio_device_feature_mig_data_size {
 #define VFIO_PRECOPY_INFO_REINIT (1 << 0)
 #endif
 
+/*
+ * Linux 6.6: a VFIO device cdev (/dev/vfio/devices/vfioN) bound to an
+ * iommufd and attached to an IOAS or HW page table. Later kernels append
+ * fields (a VF token pointer, a PASID) behind flags, so users size argsz
+ * up to the last field they fill, not with sizeof.
+ */
+#ifndef VFIO_DEVICE_BIND_IOMMUFD
+struct vfio_device_bind_iommufd {
+	__u32 argsz;
+	__u32 flags;
+	__s32 iommufd;
+	__u32 out_devid;
+};
+#define VFIO_DEVICE_BIND_IOMMUFD _IO(VFIO_TYPE, VFIO_BASE + 18)
+
+struct vfio_device_attach_iommufd_pt {
+	__u32 argsz;
+	__u32 flags;
+	__u32 pt_id; /* in: IOAS or HWPT id; out: the attached HWPT */
+};
+#define VFIO_DEVICE_ATTACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 19)
+
+struct vfio_device_detach_iommufd_pt {
+	__u32 argsz;
+	__u32 flags;
+};
+#define VFIO_DEVICE_DETACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 20)
+#endif
+
 #endif /* VMM_COMPAT_VFIO_COMPAT_H */
