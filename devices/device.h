@@ -12,6 +12,7 @@
 
 struct vm;
 struct device;
+struct migration;
 
 /* Order in which the VM creates devices (lower first). */
 enum device_phase {
@@ -37,6 +38,12 @@ struct device_type {
 	int (*pause)(struct device *dev);
 	/* Optional: undo pause. */
 	int (*resume)(struct device *dev);
+	/*
+	 * Optional: register the device's snapshot/migration handlers
+	 * (migration/handler.h) in @mig. A stateful device without it
+	 * cannot be snapshotted. Returns 0 or -errno.
+	 */
+	int (*mig_register)(struct device *dev, struct migration *mig);
 };
 
 struct device {

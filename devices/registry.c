@@ -12,6 +12,7 @@
 #include "devices/legacy/i8042.h"
 #include "devices/legacy/serial-8250.h"
 #include "devices/pci/pci-host.h"
+#include "devices/vfio/vfio-pci.h"
 #include "vmm/util.h"
 
 static const struct device_type *const types[] = {
@@ -19,6 +20,7 @@ static const struct device_type *const types[] = {
 	&i8042_type,
 	&debug_exit_type,
 	&pci_host_type,
+	&vfio_pci_type,
 };
 
 const struct device_type *const *registry__types(size_t *n)

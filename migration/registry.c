@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 struct migration {
@@ -16,6 +17,8 @@ struct migration {
 	struct mig_handler handlers[MIG_MAX_HANDLERS]; /* sorted */
 	struct guest_mem *mem;                         /* borrowed */
 	unsigned int ack_pending;
+	size_t nr_blockers;
+	struct mig_blocker blockers[MIG_MAX_BLOCKERS];
 };
 
 int migration__create(struct migration **out)
@@ -161,4 +164,29 @@ int migration__approve_switchover(struct migration *mig)
 unsigned int migration__switchover_pending(const struct migration *mig)
 {
 	return mig->ack_pending;
+}
+
+int migration__add_blocker(struct migration *mig, const char *id,
+			   const char *reason, bool live_only)
+{
+	struct mig_blocker *b;
+
+	if (mig->nr_blockers == MIG_MAX_BLOCKERS)
+		return -ENOSPC;
+	b = &mig->blockers[mig->nr_blockers++];
+	snprintf(b->id, sizeof(b->id), "%s", id);
+	snprintf(b->reason, sizeof(b->reason), "%s", reason);
+	b->live_only = live_only;
+	return 0;
+}
+
+const struct mig_blocker *migration__blocker(const struct migration *mig,
+					     bool live)
+{
+	size_t i;
+
+	for (i = 0; i < mig->nr_blockers; i++)
+		if (live || !mig->blockers[i].live_only)
+			return &mig->blockers[i];
+	return NULL;
 }

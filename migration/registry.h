@@ -8,6 +8,7 @@
 #ifndef MIGRATION_REGISTRY_H
 #define MIGRATION_REGISTRY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "migration/handler.h"
@@ -68,5 +69,31 @@ bool migration__valid_id(const char *id);
 unsigned int migration__switchover_reset(struct migration *mig);
 int migration__approve_switchover(struct migration *mig);
 unsigned int migration__switchover_pending(const struct migration *mig);
+
+/*
+ * Migration blockers: a component that cannot be migrated says why.
+ * A blocker stops snapshots and live migration, or with @live_only
+ * live migration only (e.g. a device without DMA dirty tracking).
+ */
+#define MIG_MAX_BLOCKERS 16
+#define MIG_BLOCKER_REASON_MAX 160
+
+struct mig_blocker {
+	char id[MIG_ID_MAX];
+	char reason[MIG_BLOCKER_REASON_MAX];
+	bool live_only;
+};
+
+/* Record a blocker (copied). Returns 0 or -ENOSPC. */
+int migration__add_blocker(struct migration *mig, const char *id,
+			   const char *reason, bool live_only);
+
+/*
+ * The first blocker that applies: to a snapshot (@live false: only
+ * blockers that are not live_only) or to live migration (@live true:
+ * all). NULL when nothing blocks.
+ */
+const struct mig_blocker *migration__blocker(const struct migration *mig,
+					     bool live);
 
 #endif /* MIGRATION_REGISTRY_H */

@@ -427,11 +427,16 @@ static int sync_dirs(struct save_ctx *c)
 /* Everything but the final rename, into c->tmp_fd. */
 static int build(struct save_ctx *c)
 {
+	const struct mig_blocker *blocker;
 	struct state_writer *w = NULL;
 	const void *blob;
 	size_t i, size;
 	int ret;
 
+	blocker = migration__blocker(c->mig, false);
+	if (blocker)
+		return fail(c, -EOPNOTSUPP, "%s cannot be snapshotted: %s",
+			    blocker->id, blocker->reason);
 	ret = setup_handlers(c);
 	if (ret)
 		return ret;

@@ -31,6 +31,9 @@ enum {
 	OPT_VFIO_USER,
 	OPT_VFIO,
 	OPT_LOG_LEVEL,
+	OPT_RESTORE,
+	OPT_RESUME,
+	OPT_RESTORE_MODE,
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -51,6 +54,9 @@ static const struct option long_opts[] = {
 	{ "vfio-user", required_argument, NULL, OPT_VFIO_USER },
 	{ "vfio", required_argument, NULL, OPT_VFIO },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "restore", required_argument, NULL, OPT_RESTORE },
+	{ "resume", no_argument, NULL, OPT_RESUME },
+	{ "restore-mode", required_argument, NULL, OPT_RESTORE_MODE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -79,6 +85,14 @@ const char *cli__usage(void)
 	       "  --vfio id=NAME,path=DEV[,migration=auto|on|off]\n"
 	       "                         kernel VFIO device: /dev/vfio/devices/vfioN or a\n"
 	       "                         sysfs PCI device path (repeatable)\n"
+	       "\n"
+	       "Snapshots:\n"
+	       "  --restore DIR          start from the snapshot in DIR instead of a kernel;\n"
+	       "                         memory, vCPUs and devices come from the snapshot,\n"
+	       "                         device sockets/paths from the command line (by id)\n"
+	       "  --resume               run the restored VM at once (default: paused)\n"
+	       "  --restore-mode MODE    lazy (default: map the memory image copy-on-write)\n"
+	       "                         or copy (read it; forced with passthrough devices)\n"
 	       "\n"
 	       "Control:\n"
 	       "  --api-sock PATH        serve the HTTP/JSON API on this UNIX socket\n"
@@ -328,6 +342,23 @@ static int parse_one(struct cli_options *o, int opt, const char *arg,
 			return -EINVAL;
 		}
 		return 0;
+	case OPT_RESTORE:
+		return copy_str(o->restore_dir, sizeof(o->restore_dir), arg,
+				"--restore path", err, errlen);
+	case OPT_RESUME:
+		o->resume = true;
+		return 0;
+	case OPT_RESTORE_MODE:
+		if (strcmp(arg, "lazy") == 0)
+			o->restore_copy = false;
+		else if (strcmp(arg, "copy") == 0)
+			o->restore_copy = true;
+		else {
+			snprintf(err, errlen,
+				 "--restore-mode '%s': expected lazy or copy", arg);
+			return -EINVAL;
+		}
+		return 0;
 	default:
 		snprintf(err, errlen, "internal error: option %d", opt);
 		return -EINVAL;
@@ -385,6 +416,23 @@ int cli__parse(int argc, char **argv, struct cli_options *o, char *err,
 		ret = parse_one(o, opt, optarg, err, errlen);
 		if (ret)
 			return ret;
+	}
+	if (o->restore_dir[0]) {
+		/* The guest's configuration comes from the snapshot. */
+		if (o->vm.kernel[0] || o->vm.initrd[0] || o->vm.cmdline[0]) {
+			snprintf(err, errlen,
+				 "--restore takes the kernel, initrd and command line from the snapshot; do not give them");
+			return -EINVAL;
+		}
+		if (o->vm.serial == SERIAL_FILE && !o->vm.serial_path[0]) {
+			snprintf(err, errlen, "serial file path is empty");
+			return -EINVAL;
+		}
+		return CLI_RUN;
+	}
+	if (o->resume || o->restore_copy) {
+		snprintf(err, errlen, "--resume and --restore-mode need --restore");
+		return -EINVAL;
 	}
 	ret = config__validate(&o->vm, err, errlen);
 	return ret ? -EINVAL : CLI_RUN;

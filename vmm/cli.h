@@ -18,6 +18,9 @@ struct cli_options {
 	struct vm_config vm;
 	enum log_level log_level;
 	char chroot_dir[PATH_MAX]; /* empty: none */
+	char restore_dir[PATH_MAX]; /* --restore: empty when booting a kernel */
+	bool resume;                /* --resume: run right after restoring */
+	bool restore_copy;          /* --restore-mode=copy */
 	bool have_user;
 	uid_t uid;
 	gid_t gid;

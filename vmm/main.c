@@ -12,6 +12,7 @@
 #include "vmm/cli.h"
 #include "vmm/control.h"
 #include "vmm/log.h"
+#include "vmm/vm-snapshot.h"
 #include "vmm/vm.h"
 #include "seccomp/policy.h"
 #include "seccomp/sandbox.h"
@@ -113,9 +114,18 @@ int main(int argc, char **argv)
 		if (ret)
 			return EXIT_START_FAILED;
 	}
-	ret = vm__create(&opts.vm, &vm);
+	if (opts.restore_dir[0]) {
+		ret = vm__restore(&opts.vm, opts.restore_dir,
+				  opts.restore_copy ? VM_RESTORE_COPY : VM_RESTORE_LAZY,
+				  opts.resume, &vm, err, sizeof(err));
+		if (ret)
+			log_err("cannot restore %s: %s", opts.restore_dir, err);
+	} else {
+		ret = vm__create(&opts.vm, &vm);
+		if (ret)
+			log_err("cannot start the VM: %s", strerror(-ret));
+	}
 	if (ret) {
-		log_err("cannot start the VM: %s", strerror(-ret));
 		api__destroy(api);
 		return EXIT_START_FAILED;
 	}

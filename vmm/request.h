@@ -11,6 +11,11 @@
  *   -EBUSY     409 Conflict   (the VM is in the wrong state for this)
  *   -EINVAL    400 Bad Request
  *   -ENOTSUP   501 Not Implemented
+ *   -EEXIST    409 Conflict   (the snapshot target exists)
+ *   -ENOENT    404 Not Found  (a path does not exist)
+ *   -EACCES    403 Forbidden  (the file system refused access)
+ *   -ENOSPC    507 Insufficient Storage
+ *   -EOPNOTSUPP 501 Not Implemented (e.g. a migration blocker)
  *   -ESHUTDOWN 503 Service Unavailable (the VM is stopping or stopped)
  *   -ETIMEDOUT 504 Gateway Timeout (the VMM thread did not answer)
  *   other      500 Internal Server Error
@@ -18,6 +23,8 @@
 #ifndef VMM_REQUEST_H
 #define VMM_REQUEST_H
 
+#include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vmm/config.h"
@@ -47,12 +54,31 @@ enum vmm_req_type {
 	 * migration); op.state is VMM_OP_NONE when there never was one.
 	 */
 	VMM_REQ_GET_OPERATION,
+	/*
+	 * PUT /snapshot/create. Precondition: PAUSED (else -EBUSY) and no
+	 * other long-running operation (else -EBUSY). Writes the snapshot
+	 * (vm__snapshot) and answers when it is complete; progress meanwhile
+	 * in GET /vm/operation (operation "snapshot"). Errors: -EEXIST (the
+	 * target exists and replace is false, or it is not a snapshot),
+	 * -ENOSPC, -ENOENT, -EACCES, -EINVAL, other -errno, with vm__snapshot's
+	 * one-line reason in resp.message.
+	 */
+	VMM_REQ_SNAPSHOT_CREATE,
 	VMM_REQ__COUNT,
 };
 
-/* A request: the type and its parameters (none of today's take any). */
+/* Parameters of VMM_REQ_SNAPSHOT_CREATE. */
+struct vmm_snapshot_params {
+	char path[PATH_MAX]; /* directory to create; NUL-terminated, non-empty */
+	bool replace;        /* replace an existing snapshot at path */
+};
+
+/* A request: the type and its parameters (plain data). */
 struct vmm_request {
 	enum vmm_req_type type;
+	union {
+		struct vmm_snapshot_params snapshot; /* VMM_REQ_SNAPSHOT_CREATE */
+	};
 };
 
 enum vmm_op_state {

@@ -21,6 +21,8 @@ struct kvm;
 struct vcpu;
 struct device;
 struct boot_info;
+struct migration;
+struct vcpu_state_caps;
 
 /* Devices of all kinds a VM can hold: legacy + PCI bus + VFIO. */
 #define VM_MAX_DEVICES (8 + CONFIG_MAX_VFIO)
@@ -53,6 +55,11 @@ struct vm {
 	unsigned int nr_devices;
 	struct device *devices[VM_MAX_DEVICES]; /* owned, in creation order */
 
+	/* Snapshot/migration handlers of every component (vm-snapshot.c). */
+	struct migration *mig;             /* owned */
+	struct vcpu_state_caps *vcpu_caps; /* owned; borrowed by mig */
+	bool start_paused;                 /* restored VMs come up paused */
+
 	pthread_mutex_t lock;      /* protects state and stop */
 	enum vm_state state;
 	struct vm_stop stop;
@@ -65,5 +72,17 @@ struct vm {
 	atomic_bool pause_req;     /* vCPUs park when set */
 	unsigned int parked;       /* protected by pause_lock */
 };
+
+/*
+ * Build a VM from @cfg. @mem (taken over, also on failure) is guest RAM
+ * restored from a snapshot, or NULL for fresh RAM with the kernel
+ * loaded. Registers every component's migration handlers. Returns 0 or
+ * -errno after logging.
+ */
+int vm__build(const struct vm_config *cfg, struct guest_mem *mem,
+	      struct vm **out);
+
+/* Register all components' snapshot handlers in vm->mig (vm-snapshot.c). */
+int vm__register_migration(struct vm *vm);
 
 #endif /* VMM_VM_INTERNAL_H */

@@ -33,6 +33,7 @@
 #include "vmm/util.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm-internal.h"
+#include "migration/registry.h"
 
 /*
  * A vCPU leaves KVM_RUN within microseconds of a kick; only a vCPU stuck
@@ -299,20 +300,24 @@ static int load_kernel(struct vm *vm, struct boot_info *bi)
 	return ret;
 }
 
-int vm__create(const struct vm_config *cfg, struct vm **out)
+int vm__build(const struct vm_config *cfg, struct guest_mem *mem,
+	      struct vm **out)
 {
-	struct boot_info bi;
+	struct boot_info bi, *boot = NULL;
 	struct vm *vm;
 	unsigned int i;
 	int ret;
 
 	vm = calloc(1, sizeof(*vm));
-	if (!vm)
+	if (!vm) {
+		mem__destroy(mem);
 		return -ENOMEM;
+	}
 	vm->cfg = *cfg;
 	vm->fd = -1;
 	vm->sigfd = -1;
 	vm->nr_vcpus = cfg->vcpus;
+	vm->mem = mem;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->pause_lock, NULL);
 	pthread_mutex_init(&vm->slot_lock, NULL);
@@ -333,11 +338,15 @@ int vm__create(const struct vm_config *cfg, struct vm **out)
 		log_err("KVM_CREATE_VM: %s", strerror(-ret));
 		goto err;
 	}
-	ret = mem__create(cfg->mem_size, &vm->mem);
-	if (ret) {
-		log_err("cannot allocate %llu MiB of guest memory: %s",
-			(unsigned long long)(cfg->mem_size >> 20), strerror(-ret));
-		goto err;
+	if (!vm->mem) {
+		ret = mem__create(cfg->mem_size, &vm->mem);
+		if (ret) {
+			log_err("cannot allocate %llu MiB of guest memory: %s",
+				(unsigned long long)(cfg->mem_size >> 20),
+				strerror(-ret));
+			goto err;
+		}
+		boot = &bi; /* fresh memory: load the kernel */
 	}
 	ret = create_irqchip_and_memory(vm);
 	if (ret)
@@ -351,19 +360,24 @@ int vm__create(const struct vm_config *cfg, struct vm **out)
 	ret = create_devices(vm);
 	if (ret)
 		goto err;
-	ret = load_kernel(vm, &bi);
-	if (ret)
-		goto err;
+	if (boot) {
+		ret = load_kernel(vm, boot);
+		if (ret)
+			goto err;
+	}
 	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {
 		ret = -ENOMEM;
 		goto err;
 	}
 	for (i = 0; i < vm->nr_vcpus; i++) {
-		ret = vcpu__create(vm, i, &bi, &vm->vcpus[i]);
+		ret = vcpu__create(vm, i, boot, &vm->vcpus[i]);
 		if (ret)
 			goto err;
 	}
+	ret = vm__register_migration(vm);
+	if (ret)
+		goto err;
 	vm->state = VM_STATE_CREATED;
 	*out = vm;
 	return 0;
@@ -373,12 +387,22 @@ err:
 	return ret;
 }
 
+int vm__create(const struct vm_config *cfg, struct vm **out)
+{
+	return vm__build(cfg, NULL, out);
+}
+
 void vm__destroy(struct vm *vm)
 {
 	unsigned int i;
 
 	if (!vm)
 		return;
+	/* Handlers borrow vCPU and VM fds: drop them first. */
+	migration__destroy(vm->mig);
+	vm->mig = NULL;
+	free(vm->vcpu_caps);
+	vm->vcpu_caps = NULL;
 	for (i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {
 		vcpu__join(vm->vcpus[i]);
 		vcpu__destroy(vm->vcpus[i]);
@@ -421,7 +445,9 @@ int vm__run(struct vm *vm, struct vm_stop *stop)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &vm->started);
 	pthread_mutex_lock(&vm->lock);
-	vm->state = VM_STATE_RUNNING;
+	/* A restored VM starts paused: its vCPUs park before running. */
+	vm->state = vm->start_paused ? VM_STATE_PAUSED : VM_STATE_RUNNING;
+	atomic_store(&vm->pause_req, vm->start_paused);
 	pthread_mutex_unlock(&vm->lock);
 	for (i = 0; i < vm->nr_vcpus; i++) {
 		ret = vcpu__start(vm->vcpus[i]);

@@ -17,6 +17,9 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "devices/legacy/serial-8250-state.h"
+#include "migration/handler.h"
+#include "migration/registry.h"
 #include "vmm/bus.h"
 #include "vmm/config.h"
 #include "vmm/event.h"
@@ -49,7 +52,7 @@
 #define LSR_TEMT 0x40
 
 /* Input ring: larger than a 16550's FIFO so pasted lines survive. */
-#define SERIAL_RX_RING 1024
+#define SERIAL_RX_RING SERIAL_STATE_RX_MAX
 /* Host reads from stdin in chunks of this size. */
 #define SERIAL_READ_CHUNK 256
 
@@ -66,6 +69,7 @@ struct serial {
 	uint8_t rx[SERIAL_RX_RING];
 	unsigned int rx_head, rx_count;
 	uint64_t rx_dropped;
+	struct serial_state staged; /* restore: parsed, not yet applied */
 };
 
 static const struct bus_ops serial_ops;
@@ -315,6 +319,78 @@ err_free:
 	return ret;
 }
 
+/* ---- snapshot: the UART registers and the unread input ---- */
+
+static int serial_save_state(void *opaque, struct state_writer *w)
+{
+	struct serial *s = opaque;
+	struct serial_state st;
+	unsigned int i;
+
+	memset(&st, 0, sizeof(st));
+	pthread_mutex_lock(&s->lock);
+	st.ier = s->ier;
+	st.lcr = s->lcr;
+	st.mcr = s->mcr;
+	st.scr = s->scr;
+	st.fcr = s->fcr;
+	st.dll = s->dll;
+	st.dlm = s->dlm;
+	st.thri_pending = s->thri_pending;
+	st.rx_count = s->rx_count;
+	for (i = 0; i < s->rx_count; i++)
+		st.rx[i] = s->rx[(s->rx_head + i) % SERIAL_RX_RING];
+	pthread_mutex_unlock(&s->lock);
+	return serial_state__save(w, &st);
+}
+
+static int serial_load_state(void *opaque, struct state_reader *r, int node,
+			     uint32_t version)
+{
+	struct serial *s = opaque;
+
+	(void)version;
+	return serial_state__load(r, node, &s->staged);
+}
+
+static int serial_load_apply(void *opaque)
+{
+	struct serial *s = opaque;
+	const struct serial_state *st = &s->staged;
+
+	pthread_mutex_lock(&s->lock);
+	s->ier = st->ier;
+	s->lcr = st->lcr;
+	s->mcr = st->mcr;
+	s->scr = st->scr;
+	s->fcr = st->fcr;
+	s->dll = st->dll;
+	s->dlm = st->dlm;
+	s->thri_pending = st->thri_pending;
+	s->rx_head = 0;
+	s->rx_count = MIN(st->rx_count, SERIAL_RX_RING);
+	memcpy(s->rx, st->rx, s->rx_count);
+	s->irq_level = false;
+	update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static const struct mig_handler_ops serial_mig_ops = {
+	.version = 1,
+	.order = MIG_ORDER_DEVICE,
+	.save_state = serial_save_state,
+	.load_state = serial_load_state,
+	.load_apply = serial_load_apply,
+};
+
+static int serial_mig_register(struct device *dev, struct migration *mig)
+{
+	struct serial *s = container_of(dev, struct serial, dev);
+
+	return migration__register(mig, dev->id, &serial_mig_ops, s);
+}
+
 static void serial_destroy(struct device *dev)
 {
 	struct serial *s;
@@ -339,4 +415,5 @@ const struct device_type serial_8250_type = {
 	.phase = DEVICE_PHASE_LEGACY,
 	.create = serial_create,
 	.destroy = serial_destroy,
+	.mig_register = serial_mig_register,
 };

@@ -113,6 +113,21 @@ ud2_reset:
 	ud2
 	jmp	ud2_reset
 
+/*
+ * Interrupts on and off for CPL3, which may not execute sti/cli: the
+ * #UD path in tables.S recognises these two ud2s, flips RFLAGS.IF in
+ * the frame and resumes at the ret (about 10 emulated instructions).
+ */
+	.globl	guest__irq_enable, guest__irq_disable, ud2_irq_on, ud2_irq_off
+guest__irq_enable:
+ud2_irq_on:
+	ud2
+	ret
+guest__irq_disable:
+ud2_irq_off:
+	ud2
+	ret
+
 	.data
 	.balign 4
 	.globl	ap_next_slot

@@ -44,6 +44,22 @@ __noreturn void guest__exit(bool ok);
 /* Halt this CPU for good (APs after checking in); entry.S. */
 __noreturn void guest__park(void);
 
+/*
+ * Set or clear RFLAGS.IF of the calling CPL3 code (entry.S; CPL3 cannot
+ * run sti/cli here, so CPL0 does it on request, ~25 us). Enable only
+ * after the xAPIC and the IDT vectors in use are ready.
+ */
+void guest__irq_enable(void);
+void guest__irq_disable(void);
+
+/*
+ * Per device-interrupt vector IRQ_VECTOR_BASE + k (layout.h): how many
+ * interrupts arrived, and the TSC when the last one's handler ran.
+ * Written by the CPL0 handlers in tables.S; read them as volatile.
+ */
+extern uint32_t irq_count[];
+extern uint64_t irq_tsc[];
+
 /* Print "ferry-guest: error: ..." and exit with failure. */
 __noreturn void guest__fail(const char *fmt, ...) __printf(1, 2);
 

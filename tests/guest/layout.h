@@ -29,26 +29,47 @@
 #define USTACK_SIZE (1 << USTACK_SHIFT)
 
 /*
- * One 64-bit TSS per CPU: the 104-byte TSS, then an I/O permission
- * bitmap allowing ports 0-0x3ff (all zero bits) and its 0xff terminator
- * byte, padded to a power of two.
+ * One 64-bit TSS per CPU (104 bytes, padded to TSS_STRIDE), followed by
+ * one I/O permission bitmap that all of them share: each TSS's I/O map
+ * base points past the end of the TSS array (the base is an offset from
+ * that TSS, so it is TSS_STRIDE smaller per slot), and each TSS's limit
+ * reaches the bitmap's 0xff terminator byte. The bitmap opens ports
+ * 0-0x3ff (legacy devices) and 0xcf8-0xcff (PCI configuration mechanism
+ * #1) and closes 0x400-0xcf7; ports above 0xcff lie beyond it (closed).
  */
 #define TSS_STRIDE 256
 #define TSS_HW_SIZE 104   /* the 64-bit TSS proper */
 #define TSS_IOMAP_OFF 102 /* offset of the I/O map base field */
-#define TSS_IOMAP_PORTS 0x400 /* ports 0..0x3ff are open to CPL3 */
-#define TSS_LIMIT (TSS_HW_SIZE + TSS_IOMAP_PORTS / 8) /* includes the terminator */
+#define TSS_IOMAP_LEGACY_PORTS 0x400 /* ports 0..0x3ff are open to CPL3 */
+#define TSS_IOMAP_PCI_PORT 0xcf8 /* ...and the 8 ports 0xcf8..0xcff */
+#define TSS_IOMAP_BYTES ((TSS_IOMAP_PCI_PORT + 8) / 8) /* one bit per port */
+/* I/O map base and limit (terminator included) of slot @i's TSS. */
+#define TSS_IOMAP_BASE(i) ((GUEST_MAX_CPUS - (i)) * TSS_STRIDE)
+#define TSS_LIMIT(i) (TSS_IOMAP_BASE(i) + TSS_IOMAP_BYTES)
 
-/* IDT: the 32 architectural exceptions; no interrupts are ever enabled. */
+/*
+ * IDT: the 32 architectural exceptions, vectors 32..IRQ_VECTOR_BASE-1
+ * not present, then IRQ_VECTORS interrupt vectors for device interrupts
+ * (MSI/MSI-X). Interrupts are only enabled by modes that program a
+ * device (guest__irq_enable()); each vector's CPL0 handler records the
+ * TSC, counts the interrupt and sends the xAPIC EOI (tables.S).
+ */
 #define IDT_VECTORS 32
 #define STUB_SIZE 16 /* bytes per exception stub in .boot.stubs */
+#define IRQ_VECTOR_BASE 0x40
+#define IRQ_VECTORS 8
+#define IDT_ENTRIES (IRQ_VECTOR_BASE + IRQ_VECTORS)
+#define IRQ_STUBS_OFF 0x400 /* from exc_stubs: after exc_common, same 4 KiB page */
+#define IRQ_STUB_SIZE 64
+#define LAPIC_EOI_ADDR 0xfee000b0 /* xAPIC EOI register (default base) */
 
 /*
  * RFLAGS for CPL3: IOPL=3 (bits 12-13) for port I/O, bit 1 is
  * reserved-one, IF=0. The software KVM ignores IOPL for CPL3 (RFLAGS
- * reads back IOPL=0), so the TSS I/O bitmap below opens the ports too.
+ * reads back IOPL=0), so the TSS I/O bitmap above opens the ports too.
  */
 #define RFLAGS_USER 0x3002
+#define RFLAGS_IF 0x200 /* set and cleared on request: guest__irq_enable() */
 
 /* Control registers and MSRs used on the way to long mode. */
 #define CR0_PE 0x00000001
