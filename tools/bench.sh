@@ -7,11 +7,13 @@
 #   tools/bench.sh startup [RUNS]   process start -> first serial byte and
 #                                   -> exit, ferry vs QEMU; ferry's memory
 #                                   overhead (RSS minus guest memory)
+#   tools/bench.sh seccomp          guest port-I/O exit and API latency with
+#                                   seccomp in kill mode and off
 #   tools/bench.sh list             list the benchmarks
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 
 cmd=${1:-}
 [ -n "$cmd" ] || { usage; exit 2; }
@@ -23,6 +25,13 @@ startup)
 	ensure_packages qemu-system-x86 python3
 	[ -c /dev/kvm ] || die "/dev/kvm is missing: benchmarks need KVM"
 	exec python3 "$FERRY_SRC/tools/bench/startup.py" \
+		--ferry "$FERRY_BUILD/ferry" \
+		--guest "$FERRY_BUILD/tests/guest/ferry-guest.elf" "$@"
+	;;
+seccomp)
+	build_ferry
+	[ -c /dev/kvm ] || die "/dev/kvm is missing: benchmarks need KVM"
+	exec python3 "$FERRY_SRC/tools/bench/seccomp.py" \
 		--ferry "$FERRY_BUILD/ferry" \
 		--guest "$FERRY_BUILD/tests/guest/ferry-guest.elf" "$@"
 	;;

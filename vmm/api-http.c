@@ -3,7 +3,11 @@
  * (connection limit and timeout), the route table, request validation
  * (method, path, content type, body size, strict JSON), hand-off of
  * VM requests to the VMM thread through the queue, and the JSON
- * replies. Runs on the API thread only.
+ * replies. Long requests (snapshot) suspend their connection while the
+ * VMM thread works, so the API thread keeps serving others, e.g. the
+ * progress in GET /vm/operation, which it answers from the operation
+ * record itself. Runs on the API thread only (the completion callback
+ * that resumes a suspended connection runs on the VMM thread).
  */
 #include "vmm/api-internal.h"
 
@@ -22,6 +26,7 @@
 #include "vmm/api-version.h"
 #include "vmm/config-json.h"
 #include "vmm/log.h"
+#include "vmm/op-progress.h"
 #include "vmm/request.h"
 
 /* An oversized chunked body is read and discarded up to 16x the cap. */
@@ -31,14 +36,21 @@
 #define API_CONN_MEMORY (32 * 1024)
 
 enum route_kind {
-	ROUTE_LOCAL, /* answered by the API thread */
-	ROUTE_VMM,   /* queued for the VMM thread */
+	ROUTE_LOCAL,    /* answered by the API thread (no VM state) */
+	ROUTE_VMM,      /* queued for the VMM thread, bounded wait */
+	ROUTE_VMM_LONG, /* queued; the connection is suspended until done */
 };
 
 struct route;
 /* Build the JSON reply of a successful request. NULL: out of memory. */
 typedef struct json_object *(*reply_fn)(const struct api *api,
 					const struct vmm_response *resp);
+/*
+ * Fill @req's parameters from the request body @o (a JSON object, or
+ * NULL when there was no body). 0, or -EINVAL with the reason in @err.
+ */
+typedef int (*parse_fn)(struct json_object *o, struct vmm_request *req,
+			char *err, size_t errlen);
 
 struct route {
 	const char *path;
@@ -46,6 +58,7 @@ struct route {
 	enum route_kind kind;
 	enum vmm_req_type req;
 	reply_fn reply;
+	parse_fn parse; /* NULL: no parameters (body empty or {}) */
 };
 
 /* State of one request, from its headers to its completion. */
@@ -55,6 +68,9 @@ struct api_conn {
 	bool answered;    /* a response was queued early (404/405/413) */
 	bool too_large;   /* the body went over the cap: 413 at the end */
 	size_t discarded; /* bytes thrown away since then */
+	bool suspended;   /* ROUTE_VMM_LONG: waiting for the VMM thread */
+	struct api_call *call; /* the posted request while suspended */
+	int post_ret;     /* posting failed: -errno (no call) */
 };
 
 static struct json_object *reply_version(const struct api *api,
@@ -107,10 +123,8 @@ static struct json_object *reply_state(const struct api *api,
 	return o;
 }
 
-static struct json_object *reply_operation(const struct api *api,
-					   const struct vmm_response *resp)
+static struct json_object *operation_json(const struct vmm_op_progress *op)
 {
-	const struct vmm_op_progress *op = &resp->op;
 	struct json_object *o = json_object_new_object();
 
 	if (!o)
@@ -133,14 +147,81 @@ static struct json_object *reply_operation(const struct api *api,
 	return o;
 }
 
+/* GET /vm/operation: from the thread-safe record, not the VMM thread. */
+static struct json_object *reply_operation(const struct api *api,
+					   const struct vmm_response *resp)
+{
+	struct vmm_op_progress op;
+
+	(void)resp;
+	op_progress__get(api->ops, &op);
+	return operation_json(&op);
+}
+
+/* PUT /snapshot/create: the finished operation. */
+static struct json_object *reply_snapshot(const struct api *api,
+					  const struct vmm_response *resp)
+{
+	return operation_json(&resp->op);
+}
+
+/* {"path": "DIR", "replace": false}: path required, replace optional. */
+static int parse_snapshot(struct json_object *o, struct vmm_request *req,
+			  char *err, size_t errlen)
+{
+	struct vmm_snapshot_params *p = &req->snapshot;
+	const char *path;
+	size_t len;
+	bool have_path = false;
+
+	if (!o) {
+		snprintf(err, errlen, "a JSON body with \"path\" is required");
+		return -EINVAL;
+	}
+	json_object_object_foreach(o, key, val) {
+		if (strcmp(key, "path") == 0) {
+			if (!json_object_is_type(val, json_type_string)) {
+				snprintf(err, errlen, "$.path: expected a string");
+				return -EINVAL;
+			}
+			path = json_object_get_string(val);
+			len = (size_t)json_object_get_string_len(val);
+			if (len == 0 || len >= sizeof(p->path) ||
+			    strlen(path) != len) {
+				snprintf(err, errlen,
+					 "$.path: expected 1 to %zu bytes without NUL",
+					 sizeof(p->path) - 1);
+				return -EINVAL;
+			}
+			memcpy(p->path, path, len + 1);
+			have_path = true;
+		} else if (strcmp(key, "replace") == 0) {
+			if (!json_object_is_type(val, json_type_boolean)) {
+				snprintf(err, errlen, "$.replace: expected true or false");
+				return -EINVAL;
+			}
+			p->replace = json_object_get_boolean(val);
+		} else {
+			snprintf(err, errlen, "$.%.40s: unknown key", key);
+			return -EINVAL;
+		}
+	}
+	if (!have_path) {
+		snprintf(err, errlen, "$.path: required");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static const struct route routes[] = {
 	{ "/version", "GET", ROUTE_LOCAL, 0, reply_version },
 	{ "/vm", "GET", ROUTE_VMM, VMM_REQ_GET_INFO, reply_info },
 	{ "/vm/pause", "PUT", ROUTE_VMM, VMM_REQ_PAUSE, reply_state },
 	{ "/vm/resume", "PUT", ROUTE_VMM, VMM_REQ_RESUME, reply_state },
 	{ "/vm/shutdown", "PUT", ROUTE_VMM, VMM_REQ_SHUTDOWN, reply_state },
-	{ "/vm/operation", "GET", ROUTE_VMM, VMM_REQ_GET_OPERATION,
-	  reply_operation },
+	{ "/vm/operation", "GET", ROUTE_LOCAL, 0, reply_operation },
+	{ "/snapshot/create", "PUT", ROUTE_VMM_LONG, VMM_REQ_SNAPSHOT_CREATE,
+	  reply_snapshot, parse_snapshot },
 };
 
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned int status,
@@ -243,6 +324,20 @@ static unsigned int status_for(int ret)
 		return MHD_HTTP_SERVICE_UNAVAILABLE;
 	case -ETIMEDOUT:
 		return MHD_HTTP_GATEWAY_TIMEOUT;
+	case -EEXIST:
+		return MHD_HTTP_CONFLICT;
+	case -ENOENT:
+	case -ENOTDIR:
+		return MHD_HTTP_NOT_FOUND;
+	case -EACCES:
+	case -EPERM:
+	case -EROFS:
+		return MHD_HTTP_FORBIDDEN;
+	case -ENOSPC:
+	case -EDQUOT:
+		return MHD_HTTP_INSUFFICIENT_STORAGE;
+	case -ENAMETOOLONG:
+		return MHD_HTTP_BAD_REQUEST;
 	default:
 		return MHD_HTTP_INTERNAL_SERVER_ERROR;
 	}
@@ -265,9 +360,13 @@ static const struct route *find_route(const char *url, const char *method,
 	return NULL;
 }
 
-/* Today no request takes parameters: the body, if any, must be {}. */
+/*
+ * The body, if any, must be a JSON object: {} for routes without
+ * parameters, else what the route's parser accepts (into @req).
+ */
 static enum MHD_Result check_body(struct MHD_Connection *c,
-				  struct api_conn *ac, bool *ok)
+				  const struct route *rt, struct api_conn *ac,
+				  struct vmm_request *req, bool *ok)
 {
 	const char *ctype;
 	struct json_object *o;
@@ -275,6 +374,8 @@ static enum MHD_Result check_body(struct MHD_Connection *c,
 
 	*ok = false;
 	if (ac->len == 0) {
+		if (rt->parse && rt->parse(NULL, req, err, sizeof(err)))
+			return send_error(c, MHD_HTTP_BAD_REQUEST, NULL, "%s", err);
 		*ok = true;
 		return MHD_YES;
 	}
@@ -293,6 +394,15 @@ static enum MHD_Result check_body(struct MHD_Connection *c,
 		return send_error(c, MHD_HTTP_BAD_REQUEST, NULL,
 				  "$: expected a JSON object");
 	}
+	if (rt->parse) {
+		if (rt->parse(o, req, err, sizeof(err))) {
+			json_object_put(o);
+			return send_error(c, MHD_HTTP_BAD_REQUEST, NULL, "%s", err);
+		}
+		json_object_put(o);
+		*ok = true;
+		return MHD_YES;
+	}
 	json_object_object_foreach(o, key, val) {
 		(void)val;
 		snprintf(err, sizeof(err), "$.%.40s: unknown key", key);
@@ -304,20 +414,98 @@ static enum MHD_Result check_body(struct MHD_Connection *c,
 	return MHD_YES;
 }
 
+/* The VMM thread's answer (or the queue's refusal) as an HTTP reply. */
+static enum MHD_Result send_answer(struct api *api, struct MHD_Connection *c,
+				   const struct route *rt, int ret,
+				   const struct vmm_response *resp)
+{
+	if (ret == -ETIMEDOUT)
+		return send_error(c, MHD_HTTP_GATEWAY_TIMEOUT, NULL,
+				  "the VMM did not answer within %u ms",
+				  api->params.request_timeout_ms);
+	if (ret == -ESHUTDOWN)
+		return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
+				  "the VM is shutting down");
+	if (ret)
+		return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
+				  "%s", strerror(-ret));
+	if (resp->ret)
+		return send_error(c, status_for(resp->ret), NULL, "%s",
+				  resp->message[0] ? resp->message :
+						     strerror(-resp->ret));
+	return send_json(c, MHD_HTTP_OK, rt->reply(api, resp));
+}
+
+/* VMM thread (or whoever closes the queue): the long request is done. */
+static void resume_conn(void *opaque)
+{
+	MHD_resume_connection(opaque);
+}
+
+/*
+ * A long request: suspend the connection first (resuming one that is
+ * not suspended is undefined), then post; the completion resumes it and
+ * libmicrohttpd calls on_request again, which lands in finish_long.
+ */
+static enum MHD_Result start_long(struct api *api, struct MHD_Connection *c,
+				  struct api_conn *ac,
+				  const struct vmm_request *req)
+{
+	MHD_suspend_connection(c);
+	ac->suspended = true;
+	ac->post_ret = api_queue__post(api->queue, req, resume_conn, c,
+				       &ac->call);
+	if (ac->post_ret) {
+		ac->call = NULL;
+		MHD_resume_connection(c);
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result finish_long(struct api *api, struct MHD_Connection *c,
+				   const struct route *rt, struct api_conn *ac)
+{
+	struct vmm_response *resp;
+	enum MHD_Result mret;
+	int ret = ac->post_ret;
+
+	ac->suspended = false;
+	ac->answered = true;
+	resp = calloc(1, sizeof(*resp));
+	if (!resp) {
+		api_queue__release(api->queue, ac->call);
+		ac->call = NULL;
+		return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
+				  "out of memory");
+	}
+	if (ac->call) {
+		ret = api_queue__result(api->queue, ac->call, resp);
+		api_queue__release(api->queue, ac->call);
+		ac->call = NULL;
+	}
+	mret = send_answer(api, c, rt, ret, resp);
+	free(resp);
+	return mret;
+}
+
 static enum MHD_Result dispatch(struct api *api, struct MHD_Connection *c,
 				const struct route *rt, struct api_conn *ac)
 {
-	struct vmm_request req = { .type = rt->req };
+	struct vmm_request req;
 	struct vmm_response *resp;
 	enum MHD_Result mret;
 	bool ok;
 	int ret;
 
-	mret = check_body(c, ac, &ok);
+	memset(&req, 0, sizeof(req));
+	req.type = rt->req;
+	mret = check_body(c, rt, ac, &req, &ok);
 	if (!ok)
 		return mret;
 	if (rt->kind == ROUTE_LOCAL)
 		return send_json(c, MHD_HTTP_OK, rt->reply(api, NULL));
+	if (rt->kind == ROUTE_VMM_LONG)
+		return start_long(api, c, ac, &req);
 
 	resp = malloc(sizeof(*resp)); /* ~60 KiB with the config copy */
 	if (!resp)
@@ -325,22 +513,7 @@ static enum MHD_Result dispatch(struct api *api, struct MHD_Connection *c,
 				  "out of memory");
 	ret = api_queue__call(api->queue, &req, resp,
 			      api->params.request_timeout_ms);
-	if (ret == -ETIMEDOUT)
-		mret = send_error(c, MHD_HTTP_GATEWAY_TIMEOUT, NULL,
-				  "the VMM did not answer within %u ms",
-				  api->params.request_timeout_ms);
-	else if (ret == -ESHUTDOWN)
-		mret = send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
-				  "the VM is shutting down");
-	else if (ret)
-		mret = send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL,
-				  "%s", strerror(-ret));
-	else if (resp->ret)
-		mret = send_error(c, status_for(resp->ret), NULL, "%s",
-				  resp->message[0] ? resp->message :
-						     strerror(-resp->ret));
-	else
-		mret = send_json(c, MHD_HTTP_OK, rt->reply(api, resp));
+	mret = send_answer(api, c, rt, ret, resp);
 	free(resp);
 	return mret;
 }
@@ -381,6 +554,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		ac->answered = false;
 		return MHD_YES;
 	}
+	if (ac->suspended)
+		return finish_long(api, c, rt, ac);
 	if (ac->answered) {
 		*upload_size = 0; /* discard whatever still arrives */
 		return MHD_YES;
@@ -429,6 +604,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 	if (!ac)
 		return;
+	/* Only reached once resumed; a call not collected is dropped. */
+	api_queue__release(api->queue, ac->call);
 	free(ac->body);
 	free(ac);
 	*con_cls = NULL;
@@ -465,7 +642,8 @@ int api_http__start(struct api *api)
 {
 	/* No internal thread: the API thread drives MHD (api.c). */
 	api->daemon = MHD_start_daemon(
-		MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0,
+		NULL, NULL,
 		on_request, api,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, api, /* must be first */
 		MHD_OPTION_LISTEN_SOCKET, api->listen_fd,

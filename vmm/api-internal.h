@@ -14,6 +14,7 @@
 #include "vmm/api.h"
 
 struct MHD_Daemon;
+struct op_progress;
 
 /* The API's version: bumped on incompatible changes to docs/api.md. */
 #define API_VERSION 1
@@ -27,6 +28,7 @@ struct api {
 	char base[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* name in dir_fd */
 	int stop_fd;               /* eventfd: tells the thread to return */
 	struct api_queue *queue;
+	struct op_progress *ops;   /* owned: GET /vm/operation reads it here */
 	struct api_params params;  /* defaults filled in */
 	struct MHD_Daemon *daemon; /* used by the API thread only, once started */
 	pthread_t thread;

@@ -2,8 +2,9 @@
  * api-queue.c: the request queue between the API thread and the VMM
  * thread: a mutex-protected FIFO of heap-allocated calls, an eventfd
  * that wakes the VMM loop, and one condition variable on which callers
- * wait (CLOCK_MONOTONIC, bounded) for their call to complete. Each call
- * is reference-counted (caller + queue/executor) so whichever side
+ * wait (CLOCK_MONOTONIC, bounded) for their call to complete, or, for
+ * posted calls, a completion callback instead of a wait. Each call is
+ * reference-counted (caller + queue/executor) so whichever side
  * finishes last frees it.
  */
 #include "vmm/api-queue.h"
@@ -28,6 +29,8 @@ struct api_call {
 	bool queued;                  /* protected by q->lock */
 	bool done;                    /* protected by q->lock */
 	unsigned int refs;            /* protected by q->lock */
+	api_done_fn notify;           /* posted calls: run once on completion */
+	void *notify_opaque;
 };
 
 struct api_queue {
@@ -101,6 +104,24 @@ static void unlink_call(struct api_queue *q, struct api_call *call)
 	}
 }
 
+/*
+ * Mark @call, which the calling side holds a reference to, done and
+ * wake its waiter; posted calls are notified with the lock dropped (the
+ * callback may take other locks). Drops that reference. Called with
+ * q->lock held; returns with it held.
+ */
+static void complete_call(struct api_queue *q, struct api_call *call)
+{
+	call->done = true;
+	pthread_cond_broadcast(&q->done_cond);
+	if (call->notify) {
+		pthread_mutex_unlock(&q->lock);
+		call->notify(call->notify_opaque);
+		pthread_mutex_lock(&q->lock);
+	}
+	call_put(call, 1);
+}
+
 void api_queue__close(struct api_queue *q)
 {
 	struct api_call *call;
@@ -112,8 +133,7 @@ void api_queue__close(struct api_queue *q)
 		call->resp.ret = -ESHUTDOWN;
 		snprintf(call->resp.message, sizeof(call->resp.message),
 			 "the VM is shutting down");
-		call->done = true;
-		call_put(call, 1);
+		complete_call(q, call);
 	}
 	pthread_cond_broadcast(&q->done_cond);
 	pthread_mutex_unlock(&q->lock);
@@ -146,21 +166,21 @@ static void deadline_after(struct timespec *ts, unsigned int ms)
 	}
 }
 
-int api_queue__call(struct api_queue *q, const struct vmm_request *req,
-		    struct vmm_response *resp, unsigned int timeout_ms)
+/* Queue a new call for @req and wake the VMM thread. */
+static int enqueue(struct api_queue *q, const struct vmm_request *req,
+		   api_done_fn notify, void *opaque, struct api_call **out)
 {
 	struct api_call *call;
-	struct timespec deadline;
-	unsigned int drop = 1; /* this caller's reference */
 	uint64_t one = 1;
 	ssize_t w;
-	int ret = 0;
 
 	call = calloc(1, sizeof(*call));
 	if (!call)
 		return -ENOMEM;
 	call->req = *req;
 	call->refs = 2; /* this caller + the queue (later the executor) */
+	call->notify = notify;
+	call->notify_opaque = opaque;
 
 	pthread_mutex_lock(&q->lock);
 	if (q->closed) {
@@ -179,6 +199,57 @@ int api_queue__call(struct api_queue *q, const struct vmm_request *req,
 	/* Cannot fail short of a counter overflow (2^64 - 1 posts). */
 	w = write(q->efd, &one, sizeof(one));
 	(void)w;
+	*out = call;
+	return 0;
+}
+
+int api_queue__post(struct api_queue *q, const struct vmm_request *req,
+		    api_done_fn notify, void *opaque, struct api_call **out)
+{
+	return enqueue(q, req, notify, opaque, out);
+}
+
+int api_queue__result(struct api_queue *q, struct api_call *call,
+		      struct vmm_response *resp)
+{
+	int ret = -EAGAIN;
+
+	pthread_mutex_lock(&q->lock);
+	if (call->done) {
+		*resp = call->resp;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return ret;
+}
+
+void api_queue__release(struct api_queue *q, struct api_call *call)
+{
+	unsigned int drop = 1;
+
+	if (!call)
+		return;
+	pthread_mutex_lock(&q->lock);
+	if (call->queued) {
+		/* Never started: withdraw it with the queue's reference. */
+		unlink_call(q, call);
+		drop = 2;
+	}
+	call_put(call, drop);
+	pthread_mutex_unlock(&q->lock);
+}
+
+int api_queue__call(struct api_queue *q, const struct vmm_request *req,
+		    struct vmm_response *resp, unsigned int timeout_ms)
+{
+	struct api_call *call;
+	struct timespec deadline;
+	unsigned int drop = 1; /* this caller's reference */
+	int ret;
+
+	ret = enqueue(q, req, NULL, NULL, &call);
+	if (ret)
+		return ret;
 
 	deadline_after(&deadline, timeout_ms);
 	pthread_mutex_lock(&q->lock);
@@ -228,9 +299,7 @@ unsigned int api_queue__drain(struct api_queue *q, api_exec_fn exec,
 		n++;
 
 		pthread_mutex_lock(&q->lock);
-		call->done = true;
-		pthread_cond_broadcast(&q->done_cond);
-		call_put(call, 1);
+		complete_call(q, call);
 		pthread_mutex_unlock(&q->lock);
 	}
 	return n;

@@ -6,9 +6,13 @@
  * request in flight, so a caller that gives up (timeout) never leaves
  * the VMM side writing into freed memory.
  *
- * Threads: api_queue__call from any number of client threads;
- * api_queue__drain from the single VMM thread; api_queue__close from
- * any thread.
+ * Requests that run long (a snapshot) are posted instead: the caller
+ * gets a completion callback and collects the answer later, so the API
+ * thread keeps serving other clients meanwhile.
+ *
+ * Threads: api_queue__call/post/result/release from any number of
+ * client threads; api_queue__drain from the single VMM thread;
+ * api_queue__close from any thread.
  */
 #ifndef VMM_API_QUEUE_H
 #define VMM_API_QUEUE_H
@@ -16,6 +20,7 @@
 #include "vmm/util.h"
 
 struct api_queue;
+struct api_call;
 struct vmm_request;
 struct vmm_response;
 
@@ -53,6 +58,40 @@ int __must_check api_queue__call(struct api_queue *q,
 				 const struct vmm_request *req,
 				 struct vmm_response *resp,
 				 unsigned int timeout_ms);
+
+/*
+ * Runs once when a posted call completes (executed, or refused because
+ * the queue closed), on the completing thread (the VMM thread, or the
+ * one calling api_queue__close), with no queue lock held. Must not
+ * block; typically wakes the poster.
+ */
+typedef void (*api_done_fn)(void *opaque);
+
+/*
+ * Post @req without waiting: @notify(@opaque) runs when it completes;
+ * then api_queue__result gives the answer. The caller owns *out until
+ * api_queue__release. Returns 0, -ESHUTDOWN (queue closed; @notify is
+ * not called) or -ENOMEM.
+ */
+int __must_check api_queue__post(struct api_queue *q,
+				 const struct vmm_request *req,
+				 api_done_fn notify, void *opaque,
+				 struct api_call **out);
+
+/*
+ * Copy the answer of posted @call into @resp. Returns 0, or -EAGAIN
+ * when it has not completed yet.
+ */
+int api_queue__result(struct api_queue *q, struct api_call *call,
+		      struct vmm_response *resp);
+
+/*
+ * Give up the caller's hold on posted @call (after reading its result,
+ * or to abandon it: one still queued is withdrawn and never executed
+ * nor notified; one being executed completes and is dropped).
+ * NULL-safe.
+ */
+void api_queue__release(struct api_queue *q, struct api_call *call);
 
 /*
  * VMM thread: clear the eventfd, then execute every queued request

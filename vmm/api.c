@@ -26,6 +26,7 @@
 #include "vmm/api-internal.h"
 #include "vmm/api-queue.h"
 #include "vmm/log.h"
+#include "vmm/op-progress.h"
 
 /* Pending connections the kernel holds while the API thread is busy. */
 #define API_LISTEN_BACKLOG 64
@@ -150,6 +151,9 @@ int api__create(const char *sock_path, struct api **out)
 	if (ret)
 		goto err_free;
 
+	ret = op_progress__create(&api->ops);
+	if (ret)
+		goto err_free;
 	ret = api_queue__create(&api->queue);
 	if (ret) {
 		log_err("api: request queue: %s", strerror(-ret));
@@ -175,6 +179,7 @@ err_efd:
 err_queue:
 	api_queue__destroy(api->queue);
 err_free:
+	op_progress__destroy(api->ops);
 	if (api->dir_fd >= 0)
 		close(api->dir_fd);
 	free(api);
@@ -184,6 +189,11 @@ err_free:
 struct api_queue *api__queue(struct api *api)
 {
 	return api->queue;
+}
+
+struct op_progress *api__op_progress(struct api *api)
+{
+	return api->ops;
 }
 
 const char *api__sock_path(const struct api *api)
@@ -377,5 +387,6 @@ void api__destroy(struct api *api)
 	if (api->stop_fd >= 0)
 		close(api->stop_fd);
 	api_queue__destroy(api->queue);
+	op_progress__destroy(api->ops);
 	free(api);
 }

@@ -22,6 +22,7 @@
 
 struct api;
 struct api_queue;
+struct op_progress;
 
 /*
  * Runs first on the new API thread, before it serves anything: the
@@ -62,6 +63,13 @@ int __must_check api__start(struct api *api, const struct api_params *params);
 
 /* The request queue (owned by @api) for control__attach. */
 struct api_queue *api__queue(struct api *api);
+
+/*
+ * The long-operation progress record (owned by @api; thread-safe) that
+ * `GET /vm/operation` reads on the API thread; control__attach hands
+ * it to the code doing the work.
+ */
+struct op_progress *api__op_progress(struct api *api);
 
 /*
  * O_PATH fd of the socket's directory, through which api__destroy

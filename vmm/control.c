@@ -2,46 +2,40 @@
  * control.c: executes API requests on the VMM thread. The API thread
  * has already validated syntax; here the VM's state decides: pausing a
  * paused VM is a 409 with the reason, shutdown starts an orderly stop
- * (vm__request_stop) and answers at once. Long-running operations
- * publish their progress through the control__op_* record, read by
- * `GET /vm/operation` (on this thread) under a mutex.
+ * (vm__request_stop) and answers at once. A snapshot runs on the
+ * migration worker (vmm/worker.h: the main role opens no files) while
+ * this thread waits for it; its progress goes to the API's operation
+ * record (vmm/op-progress.h), which the API thread reads directly.
  */
 #include "vmm/control.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <time.h>
 
+#include "seccomp/policy.h"
 #include "vmm/api-queue.h"
 #include "vmm/api.h"
 #include "vmm/event.h"
 #include "vmm/log.h"
+#include "vmm/op-progress.h"
 #include "vmm/request.h"
+#include "vmm/vm-snapshot.h"
 #include "vmm/vm.h"
+#include "vmm/worker.h"
 
 struct control {
 	struct vm *vm;
-	struct api_queue *queue; /* borrowed from the api */
+	struct api_queue *queue;  /* borrowed from the api */
+	struct op_progress *ops;  /* borrowed from the api */
 	struct event_loop *loop;
+	struct worker *worker;    /* owned; NULL until control__start */
 	bool registered;
-	pthread_mutex_t op_lock;
-	struct vmm_op_progress op; /* protected by op_lock */
-	uint64_t op_start_ms;      /* protected by op_lock */
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void __printf(3, 4) set_error(struct vmm_response *resp, int ret,
 				     const char *fmt, ...)
@@ -107,6 +101,68 @@ static void do_shutdown(struct control *ctl, struct vmm_response *resp)
 	resp->info.state = VM_STATE_STOPPING;
 }
 
+struct snapshot_job {
+	struct control *ctl;
+	const struct vmm_snapshot_params *params;
+	char err[VMM_MESSAGE_MAX];
+};
+
+static void on_snapshot_progress(void *opaque, uint64_t done, uint64_t total)
+{
+	struct control *ctl = opaque;
+
+	op_progress__update(ctl->ops, done, total);
+}
+
+static int snapshot_job(void *opaque)
+{
+	struct snapshot_job *j = opaque;
+
+	return vm__snapshot(j->ctl->vm, j->params->path, j->params->replace,
+			    on_snapshot_progress, j->ctl, j->err,
+			    sizeof(j->err));
+}
+
+static void do_snapshot(struct control *ctl, const struct vmm_request *req,
+			struct vmm_response *resp)
+{
+	struct snapshot_job job = { .ctl = ctl, .params = &req->snapshot };
+	struct vmm_op_progress op;
+	int ret;
+
+	vm__get_info(ctl->vm, &resp->info);
+	if (resp->info.state != VM_STATE_PAUSED) {
+		set_error(resp, -EBUSY,
+			  "cannot snapshot: the VM is %s (pause it first)",
+			  vmm_state_name(resp->info.state));
+		return;
+	}
+	ret = op_progress__begin(ctl->ops, "snapshot", resp->info.mem_size);
+	if (ret) {
+		op_progress__get(ctl->ops, &op);
+		set_error(resp, ret, "cannot snapshot: operation %s is running",
+			  op.name);
+		return;
+	}
+	log_info("control: snapshot to %s%s", req->snapshot.path,
+		 req->snapshot.replace ? " (replacing)" : "");
+	/* Without a worker (not started, e.g. tests) it runs right here. */
+	if (ctl->worker)
+		ret = worker__run(ctl->worker, snapshot_job, &job);
+	else
+		ret = snapshot_job(&job);
+	if (ret && !job.err[0])
+		snprintf(job.err, sizeof(job.err), "snapshot failed: %s",
+			 strerror(-ret));
+	op_progress__end(ctl->ops, ret, job.err);
+	if (ret) {
+		log_err("control: %s", job.err);
+		set_error(resp, ret, "%s", job.err);
+		return;
+	}
+	op_progress__get(ctl->ops, &resp->op);
+}
+
 void control__execute(struct control *ctl, const struct vmm_request *req,
 		      struct vmm_response *resp)
 {
@@ -129,11 +185,10 @@ void control__execute(struct control *ctl, const struct vmm_request *req,
 		do_shutdown(ctl, resp);
 		return;
 	case VMM_REQ_GET_OPERATION:
-		pthread_mutex_lock(&ctl->op_lock);
-		resp->op = ctl->op;
-		if (ctl->op.state == VMM_OP_RUNNING)
-			resp->op.elapsed_ms = now_ms() - ctl->op_start_ms;
-		pthread_mutex_unlock(&ctl->op_lock);
+		op_progress__get(ctl->ops, &resp->op);
+		return;
+	case VMM_REQ_SNAPSHOT_CREATE:
+		do_snapshot(ctl, req, resp);
 		return;
 	case VMM_REQ__COUNT:
 		break;
@@ -163,28 +218,28 @@ int control__attach(struct api *api, struct vm *vm, struct control **out)
 	ctl = calloc(1, sizeof(*ctl));
 	if (!ctl)
 		return -ENOMEM;
-	ret = -pthread_mutex_init(&ctl->op_lock, NULL);
-	if (ret)
-		goto err_free;
 	ctl->vm = vm;
 	ctl->queue = api__queue(api);
+	ctl->ops = api__op_progress(api);
 	ctl->loop = vm__event_loop(vm);
 	ret = event__add(ctl->loop, api_queue__fd(ctl->queue), EPOLLIN,
 			 on_request_fd, ctl);
 	if (ret) {
 		log_err("control: cannot watch the API queue: %s",
 			strerror(-ret));
-		goto err_mutex;
+		free(ctl);
+		return ret;
 	}
 	ctl->registered = true;
 	*out = ctl;
 	return 0;
+}
 
-err_mutex:
-	pthread_mutex_destroy(&ctl->op_lock);
-err_free:
-	free(ctl);
-	return ret;
+int control__start(struct control *ctl)
+{
+	if (!ctl || ctl->worker)
+		return 0;
+	return worker__create(SC_ROLE_MIGRATION, "migration", &ctl->worker);
 }
 
 void control__detach(struct control *ctl)
@@ -194,52 +249,23 @@ void control__detach(struct control *ctl)
 	if (ctl->registered)
 		event__del(ctl->loop, api_queue__fd(ctl->queue));
 	api_queue__close(ctl->queue);
-	pthread_mutex_destroy(&ctl->op_lock);
+	worker__destroy(ctl->worker);
 	free(ctl);
 }
 
 int control__op_begin(struct control *ctl, const char *name,
 		      uint64_t total_bytes)
 {
-	int ret = 0;
-
-	pthread_mutex_lock(&ctl->op_lock);
-	if (ctl->op.state == VMM_OP_RUNNING) {
-		ret = -EBUSY;
-	} else {
-		uint64_t id = ctl->op.id + 1;
-
-		memset(&ctl->op, 0, sizeof(ctl->op));
-		ctl->op.id = id;
-		ctl->op.state = VMM_OP_RUNNING;
-		snprintf(ctl->op.name, sizeof(ctl->op.name), "%s", name);
-		ctl->op.total_bytes = total_bytes;
-		ctl->op_start_ms = now_ms();
-	}
-	pthread_mutex_unlock(&ctl->op_lock);
-	return ret;
+	return op_progress__begin(ctl->ops, name, total_bytes);
 }
 
 void control__op_update(struct control *ctl, uint64_t done_bytes,
 			uint64_t total_bytes)
 {
-	pthread_mutex_lock(&ctl->op_lock);
-	if (ctl->op.state == VMM_OP_RUNNING) {
-		ctl->op.done_bytes = done_bytes;
-		if (total_bytes)
-			ctl->op.total_bytes = total_bytes;
-	}
-	pthread_mutex_unlock(&ctl->op_lock);
+	op_progress__update(ctl->ops, done_bytes, total_bytes);
 }
 
 void control__op_end(struct control *ctl, int ret, const char *message)
 {
-	pthread_mutex_lock(&ctl->op_lock);
-	if (ctl->op.state == VMM_OP_RUNNING) {
-		ctl->op.state = ret ? VMM_OP_FAILED : VMM_OP_SUCCEEDED;
-		ctl->op.elapsed_ms = now_ms() - ctl->op_start_ms;
-		snprintf(ctl->op.message, sizeof(ctl->op.message), "%s",
-			 ret ? (message ? message : strerror(-ret)) : "");
-	}
-	pthread_mutex_unlock(&ctl->op_lock);
+	op_progress__end(ctl->ops, ret, message);
 }

@@ -2,9 +2,10 @@
  * control.h: the VMM-thread side of the API. Registers the API's
  * request eventfd with the VM's event loop and executes each queued
  * struct vmm_request against the VM (pause, resume, shutdown, info),
- * checking the preconditions documented in vmm/request.h. Also keeps
- * the progress record of long-running operations (snapshot, migration)
- * that `GET /vm/operation` reports.
+ * checking the preconditions documented in vmm/request.h. Snapshots
+ * run on a migration worker thread (vmm/worker.h) started by
+ * control__start; their progress goes to the API's operation record
+ * (vmm/op-progress.h) that `GET /vm/operation` reports.
  */
 #ifndef VMM_CONTROL_H
 #define VMM_CONTROL_H
@@ -36,15 +37,24 @@ int __must_check control__attach(struct api *api, struct vm *vm,
 				  struct control **out);
 
 /*
+ * Start the migration worker (a thread confined as SC_ROLE_MIGRATION)
+ * that snapshot requests run on. Call after sandbox__drop_privileges
+ * and before vm__run (the VMM thread must not be confined yet, or the
+ * worker would inherit its filter). Without it snapshots run on the
+ * VMM thread itself. Returns 0 or -errno (logged). NULL-safe.
+ */
+int __must_check control__start(struct control *ctl);
+
+/*
  * Unregister from the event loop and close the request queue, so API
- * requests still arriving get 503 instead of waiting. Call after
- * vm__run returned, before api__destroy. NULL-safe.
+ * requests still arriving get 503 instead of waiting; stop the worker.
+ * Call after vm__run returned, before api__destroy. NULL-safe.
  */
 void control__detach(struct control *ctl);
 
 /*
- * Progress of long-running operations. Thread-safe (a migration worker
- * may report). Begin returns -EBUSY while another operation runs;
+ * Progress of long-running operations, in the API's record
+ * (op_progress__*). Thread-safe (a migration worker may report). Begin returns -EBUSY while another operation runs;
  * otherwise it starts a new one (id + 1) named @name (e.g. "snapshot")
  * of @total_bytes (0: unknown).
  */

@@ -133,6 +133,9 @@ int main(int argc, char **argv)
 		ret = control__attach(api, vm, &ctl);
 	if (!ret)
 		ret = enter_sandbox(&opts, api);
+	/* Before vm__run confines this thread: the worker needs its own role. */
+	if (!ret)
+		ret = control__start(ctl);
 	if (!ret && api)
 		ret = api__start(api, &(struct api_params){
 					      .thread_start = api_thread_start,

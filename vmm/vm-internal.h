@@ -58,6 +58,7 @@ struct vm {
 	/* Snapshot/migration handlers of every component (vm-snapshot.c). */
 	struct migration *mig;             /* owned */
 	struct vcpu_state_caps *vcpu_caps; /* owned; borrowed by mig */
+	bool restored;                     /* built from a snapshot */
 	bool start_paused;                 /* restored VMs come up paused */
 
 	pthread_mutex_t lock;      /* protects state and stop */

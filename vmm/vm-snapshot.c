@@ -196,6 +196,7 @@ int vm__restore(const struct vm_config *host, const char *dir,
 		vm__destroy(vm);
 		goto out;
 	}
+	vm->restored = true;
 	vm->start_paused = !resume;
 	log_info("restored from %s (%s memory)%s", dir,
 		 mode == VM_RESTORE_LAZY ? "lazy" : "copied",

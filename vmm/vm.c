@@ -425,6 +425,8 @@ void vm__destroy(struct vm *vm)
 	free(vm);
 }
 
+static void resume_devices(struct vm *vm);
+
 static void kick_all(struct vm *vm)
 {
 	unsigned int i;
@@ -444,6 +446,9 @@ int vm__run(struct vm *vm, struct vm_stop *stop)
 		return ret;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &vm->started);
+	/* Restored devices wait in STOP; a VM restored to run starts them. */
+	if (vm->restored && !vm->start_paused)
+		resume_devices(vm);
 	pthread_mutex_lock(&vm->lock);
 	/* A restored VM starts paused: its vCPUs park before running. */
 	vm->state = vm->start_paused ? VM_STATE_PAUSED : VM_STATE_RUNNING;
@@ -495,6 +500,24 @@ void vm__request_stop(struct vm *vm, enum vm_stop_reason reason,
 	pthread_mutex_unlock(&vm->lock);
 	atomic_store(&vm->stopping, true);
 	event__stop(vm->loop);
+}
+
+/* Devices back to running (after a pause, or a restore into STOP). */
+static void resume_devices(struct vm *vm)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < vm->nr_devices; i++) {
+		const struct device_type *t = vm->devices[i]->type;
+
+		if (!t->resume)
+			continue;
+		ret = t->resume(vm->devices[i]);
+		if (ret)
+			log_warn("%s: resume failed: %s", vm->devices[i]->id,
+				 strerror(-ret));
+	}
 }
 
 int vm__pause(struct vm *vm)
@@ -552,9 +575,6 @@ int vm__pause(struct vm *vm)
 
 int vm__resume(struct vm *vm)
 {
-	unsigned int i;
-	int ret;
-
 	pthread_mutex_lock(&vm->lock);
 	if (vm->state != VM_STATE_PAUSED) {
 		pthread_mutex_unlock(&vm->lock);
@@ -562,16 +582,7 @@ int vm__resume(struct vm *vm)
 	}
 	pthread_mutex_unlock(&vm->lock);
 
-	for (i = 0; i < vm->nr_devices; i++) {
-		const struct device_type *t = vm->devices[i]->type;
-
-		if (!t->resume)
-			continue;
-		ret = t->resume(vm->devices[i]);
-		if (ret)
-			log_warn("%s: resume failed: %s", vm->devices[i]->id,
-				 strerror(-ret));
-	}
+	resume_devices(vm);
 	pthread_mutex_lock(&vm->lock);
 	vm->state = VM_STATE_RUNNING;
 	pthread_mutex_unlock(&vm->lock);

@@ -1,8 +1,9 @@
 /*
  * main.c: the CPL3 entry of the test guest. The BSP reads the PVH start
- * info, parses the command line and runs one mode: hello, memtest, smp
- * or selftest-fault; APs go to smp__ap_main(). The verdict leaves
- * through the debug-exit port (0 = success, 1 = failure).
+ * info, parses the command line and runs one mode: hello, memtest,
+ * smp, selftest-fault, reset, vfio or vfio-bench; APs go to
+ * smp__ap_main(). The verdict leaves through the debug-exit port
+ * (0 = success, 1 = failure).
  */
 #include <stdarg.h>
 
@@ -101,6 +102,9 @@ static const struct {
 	{ "smp", smp__run },
 	{ "selftest-fault", mode_fault },
 	{ "reset", mode_reset },
+	{ "vfio", vfio__run },
+	{ "vfio-bench", vfio_bench__run },
+	{ "pio-bench", pio_bench__run },
 };
 
 void guest__main(uint32_t slot, uint32_t start_info)
@@ -119,6 +123,6 @@ void guest__main(uint32_t slot, uint32_t start_info)
 	for (i = 0; i < ARRAY_SIZE(modes); i++)
 		if (!strcmp(mode, modes[i].name))
 			guest__exit(modes[i].run(&boot, &cl));
-	guest__fail("unknown mode '%s' (hello, memtest, smp, selftest-fault, reset)",
-		    mode);
+	guest__fail("unknown mode '%s' (hello, memtest, smp, selftest-fault, "
+		    "reset, vfio, vfio-bench)", mode);
 }

@@ -18,6 +18,15 @@ bool memtest__run(const struct boot_info *bi, struct cmdline *cl);
 /* mode=smp on the BSP (smp.c). */
 bool smp__run(const struct boot_info *bi, struct cmdline *cl);
 
+/* mode=vfio: drive ferry-testdev devices (vfio.c). */
+bool vfio__run(const struct boot_info *bi, struct cmdline *cl);
+
+/* mode=vfio-bench: time trapped, mapped, DMA and interrupt paths (vfio-bench.c). */
+bool vfio_bench__run(const struct boot_info *bi, struct cmdline *cl);
+
+/* mode=pio-bench: average port-I/O exit round trip (pio-bench.c). */
+bool pio_bench__run(const struct boot_info *bi, struct cmdline *cl);
+
 /* An AP that reached CPL3 in slot @slot checks in (smp.c); never returns. */
 void smp__ap_main(uint32_t slot) __attribute__((noreturn));
 

@@ -21,6 +21,10 @@
 #define APIC_SPURIOUS_VEC 0xff /* beyond the IDT: a spurious interrupt faults loudly */
 #define APIC_LVT0 0x350
 #define APIC_LVT_MASKED 0x10000
+#define APIC_ICR_LO 0x300
+#define APIC_ICR_SELF 0x40000 /* destination shorthand 01: self; fixed, edge */
+/* The interrupt path is checked with a self-IPI on the last vector. */
+#define SELFTEST_INDEX (IRQ_VECTORS - 1)
 /* MSI address: 0xfee00000 | destination APIC id << 12 (physical, fixed). */
 #define MSI_ADDR_BASE 0xfee00000u
 #define MSI_ADDR_DEST_SHIFT 12
@@ -32,6 +36,7 @@
 #define MSIX_VCTRL 12
 
 #define MAX_FNS 64          /* functions remembered from the bus scan */
+#define DEFAULT_SELFTEST_MS 1000
 #define PAUSE_CAP_MS 10     /* a longer TSC jump in a wait is a VM pause */
 #define TD_VERSION_MIN 1
 
@@ -423,6 +428,24 @@ static int setup_one(struct vfio_dev *d, uint32_t apic_id, uint64_t buf_size)
 	return 0;
 }
 
+/*
+ * Check the CPU side of interrupts (IDT vector, handler, EOI, IF) with a
+ * self-IPI, so that a missing device interrupt later is the device's.
+ */
+static int selftest_irq(void)
+{
+	struct vfio_dev probe = { .index = SELFTEST_INDEX };
+
+	serial__snprintf(probe.fn.name, sizeof(probe.fn.name), "self");
+	probe.irqs = vfio_dev__irq_count(&probe);
+	apic_write(APIC_ICR_LO, APIC_ICR_SELF | (IRQ_VECTOR_BASE + SELFTEST_INDEX));
+	if (vfio_dev__wait_irq(&probe, DEFAULT_SELFTEST_MS, "a self-IPI")) {
+		serial__printf("%s: error: this CPU takes no interrupts\n", tag);
+		return -1;
+	}
+	return 0;
+}
+
 static void list_fns(const struct pci_fn *fns, unsigned int n)
 {
 	char line[SERIAL_LINE_MAX];
@@ -454,6 +477,16 @@ int vfio_dev__setup_all(const struct boot_info *bi, const char *mode_tag,
 	}
 	if (ram_init(bi))
 		return -1;
+	/*
+	 * The xAPIC must be software-enabled to accept MSIs. LINT0 is
+	 * masked: nothing but our vectors may interrupt.
+	 */
+	apic_write(APIC_SVR, APIC_SVR_ENABLE | APIC_SPURIOUS_VEC);
+	apic_write(APIC_LVT0, APIC_LVT_MASKED);
+	apic_id = io_apic_id();
+	guest__irq_enable();
+	if (selftest_irq())
+		return -1;
 	n = pci__scan(fns, MAX_FNS);
 	for (i = 0; i < n && found < want; i++) {
 		if (fns[i].vendor != TD_VENDOR_ID ||
@@ -469,17 +502,9 @@ int vfio_dev__setup_all(const struct boot_info *bi, const char *mode_tag,
 			       TD_DEVICE_ID, want);
 		return -1;
 	}
-	/*
-	 * The xAPIC must be software-enabled to accept MSIs. LINT0 is
-	 * masked: nothing but our MSI-X vectors may interrupt.
-	 */
-	apic_write(APIC_SVR, APIC_SVR_ENABLE | APIC_SPURIOUS_VEC);
-	apic_write(APIC_LVT0, APIC_LVT_MASKED);
-	apic_id = io_apic_id();
 	for (i = 0; i < want; i++)
 		if (setup_one(&devs[i], apic_id, buf_size))
 			return -1;
-	guest__irq_enable();
 	return 0;
 }
 

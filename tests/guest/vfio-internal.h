@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "guest.h"
+#include "layout.h"
 #include "pci.h"
 
 struct boot_info;
@@ -53,8 +54,11 @@ struct boot_info;
 #define TD_DMA_FAILED 2
 #define TD_DMA_MAX (16 * MiB)
 
-/* Most devices one run drives: one interrupt vector each (layout.h). */
-#define VFIO_MAX_DEVS 8
+/*
+ * Most devices one run drives: one interrupt vector each (layout.h);
+ * the last vector is kept for the self-IPI check of the interrupt path.
+ */
+#define VFIO_MAX_DEVS (IRQ_VECTORS - 1)
 
 struct vfio_dev {
 	struct pci_fn fn;

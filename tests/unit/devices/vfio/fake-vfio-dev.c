@@ -93,12 +93,16 @@ static const struct fake_step legacy_open[] = {
 	  .in = &info_in, .in_len = 16, .out = &info_out, .out_len = 16 },
 };
 
-void fkd__open_iommufd(struct vfio_backend **be)
+void fkd__open_iommufd_as(const char *id, struct vfio_backend **be)
 {
 	fake_vfio__start(iommufd_open, FK_N(iommufd_open));
-	assert_int_equal(vfio_kernel__open("kdev0", FKD_CDEV, &fake_vfio_sys, be),
-			 0);
+	assert_int_equal(vfio_kernel__open(id, FKD_CDEV, &fake_vfio_sys, be), 0);
 	fake_vfio__done();
+}
+
+void fkd__open_iommufd(struct vfio_backend **be)
+{
+	fkd__open_iommufd_as("kdev0", be);
 }
 
 void fkd__open_legacy(struct vfio_backend **be)

@@ -29,6 +29,8 @@ struct vfio_backend;
 
 /* Open a healthy device via iommufd (asserts); *be is ready. */
 void fkd__open_iommufd(struct vfio_backend **be);
+/* The same with device id @id. */
+void fkd__open_iommufd_as(const char *id, struct vfio_backend **be);
 /* Open a healthy device via sysfs + legacy interface (asserts). */
 void fkd__open_legacy(struct vfio_backend **be);
 /*

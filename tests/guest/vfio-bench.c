@@ -1,0 +1,205 @@
+/*
+ * vfio-bench.c: mode=vfio-bench. Times, from CPL3 with the TSC, what a
+ * passed-through ferry-testdev costs the guest: a trapped BAR0 register
+ * read and write (each a VM exit to ferry and a vfio-user round trip to
+ * the device server), a read and a write of directly mapped BAR2 memory,
+ * a bare port-I/O exit for scale, DMA throughput in both directions
+ * timed from the DMA_CTRL write to the completion interrupt's handler,
+ * and interrupt latency from an IRQ_TRIGGER write to the handler. One
+ * machine-readable result line; see README.md.
+ */
+#include "cmdline.h"
+#include "guest.h"
+#include "io.h"
+#include "layout.h"
+#include "modes.h"
+#include "serial.h"
+#include "timing.h"
+#include "vfio-internal.h"
+
+#define DEFAULT_ITERATIONS 1000
+#define DEFAULT_DMA (16 * MiB)
+#define DEFAULT_DMA_REPS 8
+#define DEFAULT_TIMEOUT_MS 1000
+#define MMAP_SPAN MiB       /* BAR2 bytes swept per round (pages pre-touched) */
+#define MMAP_ROUNDS 64      /* 64 x 1 MiB: 8 Mi accesses of 8 bytes */
+#define PIO_PORT PORT_COM1_LSR /* a port ferry handles with no side effect */
+
+struct bench {
+	uint64_t iterations, dma, dma_reps, timeout_ms;
+	struct vfio_dev dev;
+};
+
+static uint64_t time_trapped_reads(struct bench *b)
+{
+	uint64_t t = io_rdtsc(), i;
+
+	for (i = 0; i < b->iterations; i++)
+		(void)vfio_dev__rd(&b->dev, TD_REG_SCRATCH0);
+	return io_rdtsc() - t;
+}
+
+static uint64_t time_trapped_writes(struct bench *b)
+{
+	uint64_t t = io_rdtsc(), i;
+
+	for (i = 0; i < b->iterations; i++)
+		vfio_dev__wr(&b->dev, TD_REG_SCRATCH0, (uint32_t)i);
+	return io_rdtsc() - t;
+}
+
+static uint64_t time_pio(struct bench *b)
+{
+	uint64_t t = io_rdtsc(), i;
+
+	for (i = 0; i < b->iterations; i++)
+		(void)io_inb(PIO_PORT);
+	return io_rdtsc() - t;
+}
+
+/* Ticks for MMAP_ROUNDS sweeps over @span bytes of BAR2; *@n accesses. */
+static uint64_t time_mmap(struct bench *b, bool write, uint64_t span,
+			  uint64_t *n)
+{
+	volatile uint64_t *m = b->dev.mem;
+	uint64_t t, i, r, sink = 0, words = span / 8;
+
+	for (i = 0; i < words; i++) /* fault the pages in first */
+		m[i] = i;
+	t = io_rdtsc();
+	for (r = 0; r < MMAP_ROUNDS; r++) {
+		if (write)
+			for (i = 0; i < words; i++)
+				m[i] = i ^ r;
+		else
+			for (i = 0; i < words; i++)
+				sink += m[i];
+	}
+	t = io_rdtsc() - t;
+	__asm__ volatile("" : : "r"(sink));
+	*n = MMAP_ROUNDS * words;
+	return t;
+}
+
+/* Total ticks of b->dma_reps DMAs (after one untimed warm-up), or 0. */
+static uint64_t time_dma(struct bench *b, bool to_dev)
+{
+	struct vfio_dev *d = &b->dev;
+	uint64_t i, t0, t1, total = 0;
+
+	for (i = 0; i <= b->dma_reps; i++) {
+		if (vfio_dev__dma(d, to_dev, 0, d->buf, (uint32_t)b->dma,
+				  b->timeout_ms, &t0, &t1))
+			return 0;
+		if (i) /* i = 0 warms up: the server faults its pages in */
+			total += t1 - t0;
+	}
+	return total ? total : 1;
+}
+
+static uint64_t time_irq(struct bench *b)
+{
+	struct vfio_dev *d = &b->dev;
+	uint64_t i, t0, total = 0;
+
+	for (i = 0; i < b->iterations; i++) {
+		t0 = io_rdtsc();
+		vfio_dev__wr(d, TD_REG_IRQ_TRIGGER, 0);
+		if (vfio_dev__wait_irq(d, b->timeout_ms, "an IRQ_TRIGGER write"))
+			return 0;
+		total += vfio_dev__irq_tsc(d) - t0;
+	}
+	return total;
+}
+
+/* Bytes per second / 10^6 for @bytes moved in @ticks. */
+static uint64_t mbps(uint64_t bytes, uint64_t ticks)
+{
+	return bytes / 1000 * timing__tsc_per_ms() / ticks;
+}
+
+static int parse(struct bench *b, struct cmdline *cl)
+{
+	if (cmdline__get_u64(cl, "iterations", DEFAULT_ITERATIONS, false,
+			     &b->iterations) ||
+	    cmdline__get_u64(cl, "dma", DEFAULT_DMA, true, &b->dma) ||
+	    cmdline__get_u64(cl, "dma_reps", DEFAULT_DMA_REPS, false,
+			     &b->dma_reps) ||
+	    cmdline__get_u64(cl, "timeout_ms", DEFAULT_TIMEOUT_MS, false,
+			     &b->timeout_ms) ||
+	    cmdline__check_unused(cl))
+		return -1;
+	if (!b->iterations || b->iterations > 10000000 || !b->dma_reps ||
+	    b->dma_reps > 10000 || !b->timeout_ms) {
+		serial__printf("vfio-bench: error: iterations (1..10000000), "
+			       "dma_reps (1..10000) and timeout_ms must be "
+			       "positive\n");
+		return -1;
+	}
+	if (b->dma < 8 || b->dma > TD_DMA_MAX || b->dma % 8) {
+		serial__printf("vfio-bench: error: dma=%lu: use a multiple of 8 "
+			       "bytes up to 16M\n", b->dma);
+		return -1;
+	}
+	return 0;
+}
+
+#define NS(x) (x) / 100, (x) % 100 /* hundredths of ns as "%lu.%02lu" */
+
+bool vfio_bench__run(const struct boot_info *bi, struct cmdline *cl)
+{
+	static struct bench bench;
+	struct bench *b = &bench;
+	uint64_t rd, wr, mr, mw, nr, nw, pio, to_g, from_g, irq, span, i;
+	volatile uint64_t *buf;
+
+	if (parse(b, cl) ||
+	    vfio_dev__setup_all(bi, "vfio-bench", &b->dev, 1, b->dma))
+		return false;
+	if (b->dma > b->dev.mem_size) {
+		serial__printf("vfio-bench: error: dma=%lu is larger than the "
+			       "device memory (0x%lx)\n", b->dma,
+			       b->dev.mem_size);
+		return false;
+	}
+	serial__printf("vfio-bench: %s, tsc %lu kHz, iterations %lu, dma %lu "
+		       "bytes x %lu\n", b->dev.fn.name, timing__tsc_per_ms(),
+		       b->iterations, b->dma, b->dma_reps);
+	buf = (volatile uint64_t *)(uintptr_t)b->dev.buf;
+	for (i = 0; i < b->dma / 8; i++) /* fault the buffer in */
+		buf[i] = i;
+
+	rd = time_trapped_reads(b);
+	wr = time_trapped_writes(b);
+	span = MIN(MMAP_SPAN, b->dev.mem_size);
+	mr = time_mmap(b, false, span, &nr);
+	mw = time_mmap(b, true, span, &nw);
+	pio = time_pio(b);
+	from_g = time_dma(b, true);
+	to_g = from_g ? time_dma(b, false) : 0;
+	if (!to_g)
+		return false;
+	if (buf[1] != (uint64_t)1 || buf[b->dma / 8 - 1] != b->dma / 8 - 1) {
+		serial__printf("vfio-bench: error: DMA round trip lost the "
+			       "buffer's data (word 1 reads 0x%lx)\n", buf[1]);
+		return false;
+	}
+	irq = time_irq(b);
+	if (!irq)
+		return false;
+
+	rd = vfio__ns_x100(rd, b->iterations);
+	wr = vfio__ns_x100(wr, b->iterations);
+	mr = vfio__ns_x100(mr, nr);
+	mw = vfio__ns_x100(mw, nw);
+	pio = vfio__ns_x100(pio, b->iterations);
+	irq = vfio__ns_x100(irq, b->iterations);
+	serial__printf("vfio-bench: trapped_read_ns=%lu.%02lu "
+		       "trapped_write_ns=%lu.%02lu mmap_read_ns=%lu.%02lu "
+		       "mmap_write_ns=%lu.%02lu pio_exit_ns=%lu.%02lu "
+		       "dma_to_guest_MBps=%lu dma_from_guest_MBps=%lu "
+		       "irq_latency_ns=%lu.%02lu\n", NS(rd), NS(wr), NS(mr),
+		       NS(mw), NS(pio), mbps(b->dma * b->dma_reps, to_g),
+		       mbps(b->dma * b->dma_reps, from_g), NS(irq));
+	return true;
+}
