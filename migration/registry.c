@@ -6,6 +6,8 @@
  */
 #include "migration/registry.h"
 
+#include "migration/dirty.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -19,6 +21,8 @@ struct migration {
 	unsigned int ack_pending;
 	size_t nr_blockers;
 	struct mig_blocker blockers[MIG_MAX_BLOCKERS];
+	size_t nr_dirty;
+	struct mig_dirty_source dirty[MIG_MAX_DIRTY_SOURCES];
 };
 
 int migration__create(struct migration **out)
@@ -189,4 +193,50 @@ const struct mig_blocker *migration__blocker(const struct migration *mig,
 		if (live || !mig->blockers[i].live_only)
 			return &mig->blockers[i];
 	return NULL;
+}
+
+int migration__add_dirty_source(struct migration *mig, const char *id,
+				const struct mig_dirty_source_ops *ops,
+				void *opaque)
+{
+	struct mig_dirty_source *d;
+
+	if (!migration__valid_id(id))
+		return -EINVAL;
+	if (!ops || !ops->start || !ops->sync || !ops->stop)
+		return -EINVAL;
+	for (size_t i = 0; i < mig->nr_dirty; i++)
+		if (!strcmp(mig->dirty[i].id, id))
+			return -EEXIST;
+	if (mig->nr_dirty == MIG_MAX_DIRTY_SOURCES)
+		return -ENOSPC;
+	d = &mig->dirty[mig->nr_dirty++];
+	snprintf(d->id, sizeof(d->id), "%s", id);
+	d->ops = ops;
+	d->opaque = opaque;
+	return 0;
+}
+
+int migration__remove_dirty_source(struct migration *mig, const char *id)
+{
+	for (size_t i = 0; i < mig->nr_dirty; i++) {
+		if (strcmp(mig->dirty[i].id, id))
+			continue;
+		memmove(&mig->dirty[i], &mig->dirty[i + 1],
+			(mig->nr_dirty - i - 1) * sizeof(mig->dirty[0]));
+		mig->nr_dirty--;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+size_t migration__dirty_count(const struct migration *mig)
+{
+	return mig->nr_dirty;
+}
+
+const struct mig_dirty_source *migration__dirty_source(
+	const struct migration *mig, size_t i)
+{
+	return i < mig->nr_dirty ? &mig->dirty[i] : NULL;
 }

@@ -96,4 +96,25 @@ int migration__add_blocker(struct migration *mig, const char *id,
 const struct mig_blocker *migration__blocker(const struct migration *mig,
 					     bool live);
 
+/*
+ * Dirty sources for live migration (migration/dirty.h): KVM's dirty
+ * log, each VFIO device's DMA logging. @id as for handlers (copied);
+ * @ops borrowed (static), @opaque borrowed (must outlive the
+ * registration). Returns 0, -EINVAL, -EEXIST or -ENOSPC. Remove
+ * returns 0 or -ENOENT. A migration in progress keeps using the sources
+ * it started with, so (un)register only while none runs.
+ */
+#define MIG_MAX_DIRTY_SOURCES (2 + 8)
+
+struct mig_dirty_source;
+struct mig_dirty_source_ops;
+
+int migration__add_dirty_source(struct migration *mig, const char *id,
+				const struct mig_dirty_source_ops *ops,
+				void *opaque);
+int migration__remove_dirty_source(struct migration *mig, const char *id);
+size_t migration__dirty_count(const struct migration *mig);
+const struct mig_dirty_source *migration__dirty_source(
+	const struct migration *mig, size_t i);
+
 #endif /* MIGRATION_REGISTRY_H */

@@ -38,6 +38,8 @@ static const struct sc_rule main_rules[] = {
 	/* sockets that already exist (vfio-user, incoming connections) */
 	SC_ALLOW(sendmsg, "vfio-user requests, with fds (SCM_RIGHTS)"),
 	SC_ALLOW(recvmsg, "vfio-user replies and server requests, with fds"),
+	SC_ALLOW(poll, "bounded wait for a vfio-user reply (reset, IRQ and DMA teardown)"),
+	SC_ALLOW(ppoll, "bounded wait for a vfio-user reply (glibc may use the p-variant)"),
 	SC_ALLOW(sendto, "send() on stream sockets"),
 	SC_ALLOW(recvfrom, "recv() on stream sockets"),
 	SC_ALLOW(accept4, "accept on listening sockets handed to the loop"),

@@ -3,7 +3,10 @@
  * worker. It is the one role that may create sockets (AF_UNIX, AF_INET
  * and AF_INET6 stream sockets to reach a peer) and open files (the
  * snapshot path given over the API). It reads dirty logs from the VM
- * fd and drives VFIO migration, but it never runs the guest.
+ * fd, reads (never sets) the paused VM's vCPU and irqchip state for a
+ * snapshot, and drives VFIO migration, but it never runs the guest.
+ * The worker thread is created before the main thread confines itself
+ * (vmm/worker.h), so main's narrower table does not apply to it.
  */
 #include <linux/kvm.h>
 #include <linux/vfio.h>
@@ -46,7 +49,28 @@ static const struct sc_rule migration_rules[] = {
 	SC_ALLOW1(fcntl, SC_EQ(1, F_GETFL), "read O_NONBLOCK"),
 	SC_ALLOW1(fcntl, SC_EQ(1, F_SETFL), "set O_NONBLOCK"),
 	SC_ALLOW(getrandom, "json-c's hash seed (config next to the snapshot)"),
+	SC_ALLOW(newfstatat, "look at the snapshot target before replacing it"),
+	SC_ALLOW(mkdirat, "create the snapshot's temporary directory"),
+	SC_ALLOW(renameat2, "move the finished snapshot into place (NOREPLACE/EXCHANGE)"),
+	SC_ALLOW(unlinkat, "remove a failed temporary directory or the replaced snapshot"),
+	SC_ALLOW(getdents64, "list a snapshot directory being removed"),
+	/* state of the paused VM (read only: restore happens before confinement) */
+	SC_IOCTL(KVM_GET_REGS, "vCPU general registers"),
+	SC_IOCTL(KVM_GET_SREGS, "vCPU segment and control registers"),
+	SC_IOCTL(KVM_GET_XSAVE, "vCPU FPU/vector state"),
+	SC_IOCTL(KVM_GET_XSAVE2, "vCPU FPU/vector state (dynamic size)"),
+	SC_IOCTL(KVM_GET_XCRS, "vCPU extended control registers"),
+	SC_IOCTL(KVM_GET_MSRS, "vCPU model-specific registers"),
+	SC_IOCTL(KVM_GET_LAPIC, "vCPU local APIC registers"),
+	SC_IOCTL(KVM_GET_VCPU_EVENTS, "vCPU pending exceptions and interrupts"),
+	SC_IOCTL(KVM_GET_MP_STATE, "vCPU run state (halted, waiting for SIPI)"),
+	SC_IOCTL(KVM_GET_DEBUGREGS, "vCPU debug registers"),
+	SC_IOCTL(KVM_GET_TSC_KHZ, "vCPU TSC frequency"),
+	SC_IOCTL(KVM_GET_IRQCHIP, "PIC and IOAPIC state"),
+	SC_IOCTL(KVM_GET_PIT2, "PIT state"),
+	SC_IOCTL(KVM_GET_CLOCK, "kvmclock"),
 	/* dirty tracking and device state */
+	SC_IOCTL(KVM_SET_USER_MEMORY_REGION, "turn dirty logging on/off on the RAM slots (live migration)"),
 	SC_IOCTL(KVM_GET_DIRTY_LOG, "dirty-page bitmap per memory slot"),
 	SC_IOCTL(KVM_CLEAR_DIRTY_LOG, "re-protect pages after reading the log"),
 	SC_IOCTL(KVM_RESET_DIRTY_RINGS, "recycle dirty-ring entries"),

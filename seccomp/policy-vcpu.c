@@ -45,6 +45,7 @@ static const struct sc_rule vcpu_rules[] = {
 	SC_IOCTL(KVM_SIGNAL_MSI, "a device injects an MSI while handling an exit"),
 	SC_IOCTL(KVM_SET_GSI_ROUTING, "guest writes to an MSI-X table or MSI capability"),
 	SC_IOCTL(KVM_IRQFD, "guest enables an MSI-X vector of a passthrough device"),
+	SC_IOCTL(KVM_SET_USER_MEMORY_REGION, "guest enables BAR decode: memslots over mmapped VFIO BAR areas"),
 	/* passthrough devices, from exit context */
 	SC_IOCTL(VFIO_DEVICE_SET_IRQS, "guest enables MSI/MSI-X on a VFIO device"),
 	SC_ALLOW(pread64, "VFIO region read on an MMIO/PIO exit"),
@@ -53,6 +54,7 @@ static const struct sc_rule vcpu_rules[] = {
 	SC_ALLOW(recvmsg, "vfio-user region access reply"),
 	SC_ALLOW(ppoll, "bounded wait for a vfio-user reply"),
 	SC_ALLOW(poll, "bounded wait for a vfio-user reply"),
+	SC_ALLOW(shutdown, "a vfio-user device that fails during an exit: its socket is shut down"),
 	SC_FAIL(openat, EACCES,
 		"glibc malloc probes /proc/sys/vm/overcommit_memory once; a failed open is its fallback"),
 	/* the rest of the VM */

@@ -22,6 +22,7 @@
 #include <json-c/json.h>
 #include <microhttpd.h>
 
+#include "vmm/api-migrate.h"
 #include "vmm/api-queue.h"
 #include "vmm/api-version.h"
 #include "vmm/config-json.h"
@@ -69,6 +70,8 @@ struct api_conn {
 	bool too_large;   /* the body went over the cap: 413 at the end */
 	size_t discarded; /* bytes thrown away since then */
 	bool suspended;   /* ROUTE_VMM_LONG: waiting for the VMM thread */
+	struct api *api;  /* for the completion callback */
+	struct MHD_Connection *conn;
 	struct api_call *call; /* the posted request while suspended */
 	int post_ret;     /* posting failed: -errno (no call) */
 };
@@ -222,6 +225,13 @@ static const struct route routes[] = {
 	{ "/vm/operation", "GET", ROUTE_LOCAL, 0, reply_operation },
 	{ "/snapshot/create", "PUT", ROUTE_VMM_LONG, VMM_REQ_SNAPSHOT_CREATE,
 	  reply_snapshot, parse_snapshot },
+	/* live migration (issue 6): vmm/api-migrate.c */
+	{ "/migration", "PUT", ROUTE_VMM, VMM_REQ_MIGRATE_START,
+	  api_migrate__reply, api_migrate__parse },
+	{ "/migration", "GET", ROUTE_VMM, VMM_REQ_MIGRATE_STATUS,
+	  api_migrate__reply },
+	{ "/migration", "DELETE", ROUTE_VMM, VMM_REQ_MIGRATE_CANCEL,
+	  api_migrate__reply },
 };
 
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned int status,
@@ -439,7 +449,11 @@ static enum MHD_Result send_answer(struct api *api, struct MHD_Connection *c,
 /* VMM thread (or whoever closes the queue): the long request is done. */
 static void resume_conn(void *opaque)
 {
-	MHD_resume_connection(opaque);
+	struct api_conn *ac = opaque;
+	struct api *api = ac->api; /* @ac may be gone once resumed */
+
+	MHD_resume_connection(ac->conn);
+	api__wake(api);
 }
 
 /*
@@ -451,13 +465,15 @@ static enum MHD_Result start_long(struct api *api, struct MHD_Connection *c,
 				  struct api_conn *ac,
 				  const struct vmm_request *req)
 {
+	ac->api = api;
+	ac->conn = c;
 	MHD_suspend_connection(c);
 	ac->suspended = true;
-	ac->post_ret = api_queue__post(api->queue, req, resume_conn, c,
+	ac->post_ret = api_queue__post(api->queue, req, resume_conn, ac,
 				       &ac->call);
 	if (ac->post_ret) {
 		ac->call = NULL;
-		MHD_resume_connection(c);
+		resume_conn(ac);
 	}
 	return MHD_YES;
 }

@@ -27,6 +27,7 @@ struct api {
 	int dir_fd;                /* owned: O_PATH fd of the socket's directory */
 	char base[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* name in dir_fd */
 	int stop_fd;               /* eventfd: tells the thread to return */
+	int wake_fd;               /* eventfd: a suspended connection was resumed */
 	struct api_queue *queue;
 	struct op_progress *ops;   /* owned: GET /vm/operation reads it here */
 	struct api_params params;  /* defaults filled in */
@@ -50,6 +51,13 @@ int api_http__start(struct api *api);
  * hash seed from getrandom, this thread's malloc arena).
  */
 void api_http__prewarm(void);
+
+/*
+ * Any thread: make the API thread run libmicrohttpd once more, after
+ * MHD_resume_connection (in external epoll mode libmicrohttpd's own
+ * wake-up does not reach the thread's poll()).
+ */
+void api__wake(struct api *api);
 
 /* Stop the daemon: closes every connection and the listen socket. */
 void api_http__stop(struct api *api);

@@ -145,6 +145,7 @@ int api__create(const char *sock_path, struct api **out)
 		return -ENOMEM;
 	api->listen_fd = -1;
 	api->stop_fd = -1;
+	api->wake_fd = -1;
 	api->dir_fd = -1;
 	snprintf(api->path, sizeof(api->path), "%s", sock_path);
 	ret = open_dir(api);
@@ -165,6 +166,12 @@ int api__create(const char *sock_path, struct api **out)
 		log_err("api: eventfd: %s", strerror(-ret));
 		goto err_queue;
 	}
+	api->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (api->wake_fd < 0) {
+		ret = -errno;
+		log_err("api: eventfd: %s", strerror(-ret));
+		goto err_efd;
+	}
 	ret = clear_stale(api->path);
 	if (ret)
 		goto err_efd;
@@ -175,6 +182,8 @@ int api__create(const char *sock_path, struct api **out)
 	return 0;
 
 err_efd:
+	if (api->wake_fd >= 0)
+		close(api->wake_fd);
 	close(api->stop_fd);
 err_queue:
 	api_queue__destroy(api->queue);
@@ -231,7 +240,9 @@ static void *api_thread(void *arg)
 	struct api *api = arg;
 	const union MHD_DaemonInfo *info;
 	MHD_UNSIGNED_LONG_LONG to;
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
+	uint64_t cnt;
+	ssize_t r;
 	int ret, ms;
 
 	log__set_tag("api");
@@ -251,17 +262,23 @@ static void *api_thread(void *arg)
 	}
 	pfd[0] = (struct pollfd){ .fd = info->epoll_fd, .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = api->stop_fd, .events = POLLIN };
+	pfd[2] = (struct pollfd){ .fd = api->wake_fd, .events = POLLIN };
 	for (;;) {
 		ms = -1;
 		if (MHD_get_timeout(api->daemon, &to) == MHD_YES)
 			ms = to > INT_MAX ? INT_MAX : (int)to;
-		ret = poll(pfd, 2, ms);
+		ret = poll(pfd, 3, ms);
 		if (ret < 0 && errno != EINTR) {
 			log_err("api: poll: %s; not serving", strerror(errno));
 			break;
 		}
 		if (pfd[1].revents)
 			break;
+		if (pfd[2].revents) {
+			/* Nonblocking; the count is irrelevant. */
+			r = read(api->wake_fd, &cnt, sizeof(cnt));
+			(void)r;
+		}
 		run_daemon(api);
 	}
 	return NULL;
@@ -351,6 +368,16 @@ static int open_dir(struct api *api)
 	return 0;
 }
 
+void api__wake(struct api *api)
+{
+	uint64_t one = 1;
+	ssize_t w;
+
+	/* Cannot fail short of a counter overflow. */
+	w = write(api->wake_fd, &one, sizeof(one));
+	(void)w;
+}
+
 int api__dir_fd(const struct api *api)
 {
 	return api->dir_fd;
@@ -386,6 +413,8 @@ void api__destroy(struct api *api)
 		close(api->dir_fd);
 	if (api->stop_fd >= 0)
 		close(api->stop_fd);
+	if (api->wake_fd >= 0)
+		close(api->wake_fd);
 	api_queue__destroy(api->queue);
 	op_progress__destroy(api->ops);
 	free(api);

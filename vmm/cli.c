@@ -34,6 +34,7 @@ enum {
 	OPT_RESTORE,
 	OPT_RESUME,
 	OPT_RESTORE_MODE,
+	OPT_INCOMING, /* live migration (issue 6) */
 	OPT_HELP,
 	OPT_VERSION,
 };
@@ -57,6 +58,7 @@ static const struct option long_opts[] = {
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "restore-mode", required_argument, NULL, OPT_RESTORE_MODE },
+	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -93,6 +95,12 @@ const char *cli__usage(void)
 	       "  --resume               run the restored VM at once (default: paused)\n"
 	       "  --restore-mode MODE    lazy (default: map the memory image copy-on-write)\n"
 	       "                         or copy (read it; forced with passthrough devices)\n"
+	       "\n"
+	       "Live migration:\n"
+	       "  --incoming URL         wait on tcp:ADDRESS:PORT or unix:PATH for a source\n"
+	       "                         (PUT /migration); memory, vCPUs and devices come\n"
+	       "                         from the source, device sockets/paths from the\n"
+	       "                         command line (by id); the VM runs once received\n"
 	       "\n"
 	       "Control:\n"
 	       "  --api-sock PATH        serve the HTTP/JSON API on this UNIX socket\n"
@@ -348,6 +356,9 @@ static int parse_one(struct cli_options *o, int opt, const char *arg,
 	case OPT_RESUME:
 		o->resume = true;
 		return 0;
+	case OPT_INCOMING:
+		return copy_str(o->incoming, sizeof(o->incoming), arg,
+				"--incoming address", err, errlen);
 	case OPT_RESTORE_MODE:
 		if (strcmp(arg, "lazy") == 0)
 			o->restore_copy = false;
@@ -417,6 +428,22 @@ int cli__parse(int argc, char **argv, struct cli_options *o, char *err,
 		if (ret)
 			return ret;
 	}
+	/* live migration (issue 6): like --restore, the guest comes from the peer. */
+	if (o->incoming[0] && o->restore_dir[0]) {
+		snprintf(err, errlen, "--incoming and --restore exclude each other");
+		return -EINVAL;
+	}
+	if (o->incoming[0] && (o->vm.kernel[0] || o->vm.initrd[0] || o->vm.cmdline[0])) {
+		snprintf(err, errlen,
+			 "--incoming takes the kernel, initrd and command line from the source; do not give them");
+		return -EINVAL;
+	}
+	if (o->incoming[0] && (o->resume || o->restore_copy)) {
+		snprintf(err, errlen, "--resume and --restore-mode need --restore");
+		return -EINVAL;
+	}
+	if (o->incoming[0])
+		return CLI_RUN;
 	if (o->restore_dir[0]) {
 		/* The guest's configuration comes from the snapshot. */
 		if (o->vm.kernel[0] || o->vm.initrd[0] || o->vm.cmdline[0]) {

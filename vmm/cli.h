@@ -21,6 +21,8 @@ struct cli_options {
 	char restore_dir[PATH_MAX]; /* --restore: empty when booting a kernel */
 	bool resume;                /* --resume: run right after restoring */
 	bool restore_copy;          /* --restore-mode=copy */
+	/* live migration (issue 6): --incoming URL; empty when not receiving */
+	char incoming[PATH_MAX];
 	bool have_user;
 	uid_t uid;
 	gid_t gid;

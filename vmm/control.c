@@ -24,6 +24,7 @@
 #include "vmm/log.h"
 #include "vmm/op-progress.h"
 #include "vmm/request.h"
+#include "vmm/vm-migrate.h"
 #include "vmm/vm-snapshot.h"
 #include "vmm/vm.h"
 #include "vmm/worker.h"
@@ -189,6 +190,21 @@ void control__execute(struct control *ctl, const struct vmm_request *req,
 		return;
 	case VMM_REQ_SNAPSHOT_CREATE:
 		do_snapshot(ctl, req, resp);
+		return;
+	case VMM_REQ_MIGRATE_START: /* live migration (issue 6) */
+		resp->ret = vm__migrate_start(ctl->vm, &req->migrate, resp->message,
+					      sizeof(resp->message));
+		vm__migrate_status(ctl->vm, &resp->migration);
+		return;
+	case VMM_REQ_MIGRATE_STATUS:
+		vm__migrate_status(ctl->vm, &resp->migration);
+		return;
+	case VMM_REQ_MIGRATE_CANCEL:
+		resp->ret = vm__migrate_cancel(ctl->vm);
+		if (resp->ret)
+			snprintf(resp->message, sizeof(resp->message),
+				 "no migration is running");
+		vm__migrate_status(ctl->vm, &resp->migration);
 		return;
 	case VMM_REQ__COUNT:
 		break;

@@ -12,6 +12,7 @@
 #include "vmm/cli.h"
 #include "vmm/control.h"
 #include "vmm/log.h"
+#include "vmm/vm-migrate.h"
 #include "vmm/vm-snapshot.h"
 #include "vmm/vm.h"
 #include "seccomp/policy.h"
@@ -66,6 +67,7 @@ static int exit_status(const struct vm_stop *stop)
 		/* isa-debug-exit semantics; the shell keeps the low 8 bits. */
 		return ((stop->guest_status << 1) | 1) & 0xff;
 	case VM_STOP_SHUTDOWN:
+	case VM_STOP_MIGRATED: /* live migration (issue 6): runs elsewhere now */
 		return EXIT_SHUTDOWN;
 	case VM_STOP_RESET:
 		return EXIT_RESET;
@@ -114,7 +116,13 @@ int main(int argc, char **argv)
 		if (ret)
 			return EXIT_START_FAILED;
 	}
-	if (opts.restore_dir[0]) {
+	if (opts.incoming[0]) { /* live migration (issue 6) */
+		ret = vm__migrate_incoming(&opts.vm, opts.incoming, &vm, err,
+					   sizeof(err));
+		if (ret)
+			log_err("incoming migration on %s failed: %s", opts.incoming,
+				err);
+	} else if (opts.restore_dir[0]) {
 		ret = vm__restore(&opts.vm, opts.restore_dir,
 				  opts.restore_copy ? VM_RESTORE_COPY : VM_RESTORE_LAZY,
 				  opts.resume, &vm, err, sizeof(err));
@@ -136,6 +144,9 @@ int main(int argc, char **argv)
 	/* Before vm__run confines this thread: the worker needs its own role. */
 	if (!ret)
 		ret = control__start(ctl);
+	/* live migration (issue 6): its thread confines itself, like the worker. */
+	if (!ret)
+		ret = vm__migrate_init(vm);
 	if (!ret && api)
 		ret = api__start(api, &(struct api_params){
 					      .thread_start = api_thread_start,
@@ -156,6 +167,8 @@ int main(int argc, char **argv)
 		log_err("VM run failed: %s", strerror(-ret));
 		return EXIT_VM_ERROR;
 	}
+	if (stop.reason == VM_STOP_MIGRATED)
+		log_info("the VM migrated; exiting");
 	if (stop.reason == VM_STOP_GUEST_EXIT)
 		log_debug("guest wrote %d to the debug-exit port", stop.guest_status);
 	return exit_status(&stop);

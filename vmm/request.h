@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "vmm/config.h"
+#include "vmm/vm-migrate.h"
 #include "vmm/vm.h"
 
 enum vmm_req_type {
@@ -64,6 +65,18 @@ enum vmm_req_type {
 	 * one-line reason in resp.message.
 	 */
 	VMM_REQ_SNAPSHOT_CREATE,
+	/*
+	 * live migration (issue 6). PUT /migration: precondition RUNNING or
+	 * PAUSED, no migration running (else -EBUSY), no blocker (else
+	 * -EOPNOTSUPP with the reason), a valid URL (else -EINVAL). Starts
+	 * the migration on the migration thread and answers at once with
+	 * resp.migration. GET /migration: any state; resp.migration (phase
+	 * "none" when there never was one). DELETE /migration: cancels
+	 * (-ENOENT: none running); the source keeps running.
+	 */
+	VMM_REQ_MIGRATE_START,
+	VMM_REQ_MIGRATE_STATUS,
+	VMM_REQ_MIGRATE_CANCEL,
 	VMM_REQ__COUNT,
 };
 
@@ -78,6 +91,7 @@ struct vmm_request {
 	enum vmm_req_type type;
 	union {
 		struct vmm_snapshot_params snapshot; /* VMM_REQ_SNAPSHOT_CREATE */
+		struct vm_migrate_params migrate;    /* VMM_REQ_MIGRATE_START */
 	};
 };
 
@@ -108,6 +122,7 @@ struct vmm_response {
 	struct vm_info info;           /* VMM_REQ_GET_INFO */
 	struct vm_config config;       /* VMM_REQ_GET_INFO: effective config */
 	struct vmm_op_progress op;     /* VMM_REQ_GET_OPERATION */
+	struct live_status migration;  /* VMM_REQ_MIGRATE_* */
 };
 
 /* Name of a VM state for JSON and logs ("running", ...). */

@@ -188,6 +188,38 @@ static bool handle_exit(struct vcpu *vcpu)
 	}
 }
 
+/* At most this many exits while completing I/O (a long `rep outs`). */
+#define VCPU_COMPLETE_IO_MAX 64
+
+/*
+ * KVM finishes an emulated port or MMIO access (the register update of
+ * a read, the RIP advance) only on the next KVM_RUN. Parking right
+ * after such an exit would leave it half done, and a snapshot taken
+ * then would replay the access (a duplicate serial byte) or lose a read
+ * value on restore. Re-enter with immediate_exit: KVM completes the
+ * access and returns -EINTR without running guest code. Returns false
+ * when the vCPU must stop.
+ */
+static bool complete_io(struct vcpu *vcpu)
+{
+	unsigned int i;
+
+	for (i = 0; i < VCPU_COMPLETE_IO_MAX; i++) {
+		vcpu->run->immediate_exit = 1;
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			vcpu->run->immediate_exit = 0;
+			return true; /* -EINTR: completed */
+		}
+		/* The completion itself exited again (string I/O): handle it. */
+		vcpu->run->immediate_exit = 0;
+		if (!handle_exit(vcpu))
+			return false;
+	}
+	log_err("vcpu%u: I/O still pending after %d completions", vcpu->id,
+		VCPU_COMPLETE_IO_MAX);
+	return true;
+}
+
 /* Park while a pause is requested. Called with no lock held. */
 static void park(struct vcpu *vcpu)
 {
@@ -206,6 +238,7 @@ static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
+	bool io_pending = false; /* last exit was PIO/MMIO, not yet completed */
 	sigset_t set;
 
 	log__set_tag("vcpu%u", vcpu->id);
@@ -222,6 +255,9 @@ static void *vcpu_thread(void *arg)
 
 	while (!atomic_load(&vm->stopping)) {
 		if (atomic_load(&vm->pause_req)) {
+			if (io_pending && !complete_io(vcpu))
+				break;
+			io_pending = false;
 			park(vcpu);
 			continue;
 		}
@@ -229,6 +265,7 @@ static void *vcpu_thread(void *arg)
 			int err = errno;
 
 			vcpu->run->immediate_exit = 0;
+			io_pending = false; /* KVM completes I/O before -EINTR */
 			if (err == EINTR || err == EAGAIN)
 				continue;
 			log_err("vcpu%u: KVM_RUN: %s", vcpu->id, strerror(err));
@@ -236,6 +273,8 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		vcpu->run->immediate_exit = 0;
+		io_pending = vcpu->run->exit_reason == KVM_EXIT_IO ||
+			     vcpu->run->exit_reason == KVM_EXIT_MMIO;
 		if (!handle_exit(vcpu))
 			break;
 	}

@@ -23,6 +23,7 @@ struct device;
 struct boot_info;
 struct migration;
 struct vcpu_state_caps;
+struct vm_migrate;
 
 /* Devices of all kinds a VM can hold: legacy + PCI bus + VFIO. */
 #define VM_MAX_DEVICES (8 + CONFIG_MAX_VFIO)
@@ -60,6 +61,8 @@ struct vm {
 	struct vcpu_state_caps *vcpu_caps; /* owned; borrowed by mig */
 	bool restored;                     /* built from a snapshot */
 	bool start_paused;                 /* restored VMs come up paused */
+	/* live migration (issue 6): thread and dirty log (vm-migrate.c) */
+	struct vm_migrate *migrate;        /* owned; NULL until vm__migrate_init */
 
 	pthread_mutex_t lock;      /* protects state and stop */
 	enum vm_state state;

@@ -33,6 +33,7 @@
 #include "vmm/util.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm-internal.h"
+#include "vmm/vm-migrate.h"
 #include "migration/registry.h"
 
 /*
@@ -398,6 +399,9 @@ void vm__destroy(struct vm *vm)
 
 	if (!vm)
 		return;
+	/* live migration (issue 6): its thread uses everything below. */
+	vm_migrate__destroy(vm->migrate);
+	vm->migrate = NULL;
 	/* Handlers borrow vCPU and VM fds: drop them first. */
 	migration__destroy(vm->mig);
 	vm->mig = NULL;

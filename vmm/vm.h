@@ -35,6 +35,7 @@ enum vm_stop_reason {
 	VM_STOP_RESET,       /* guest asked for a reset (i8042, triple fault) */
 	VM_STOP_SIGNAL,      /* SIGTERM or SIGINT */
 	VM_STOP_ERROR,       /* KVM or device failure that ended the VM */
+	VM_STOP_MIGRATED,    /* live migration completed: the VM runs elsewhere */
 };
 
 struct vm_stop {

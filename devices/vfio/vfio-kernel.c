@@ -243,8 +243,10 @@ static int open_legacy(struct vfk_dev *d, const char *sysdir, const char *name)
 		return -EINVAL;
 	}
 	if (snprintf(link, sizeof(link), "%s/iommu_group", sysdir) >=
-	    (int)sizeof(link))
+	    (int)sizeof(link)) {
+		log_err("vfio %s: sysfs path too long", d->be.id);
 		return -ENAMETOOLONG;
+	}
 	ret = link_basename(d, link, group, sizeof(group));
 	if (ret == 0 && !digits_ok(group))
 		ret = -EINVAL; /* e.g. a noiommu group: not supported */
@@ -319,8 +321,10 @@ static int open_sysfs(struct vfk_dev *d, const char *path)
 	const char *name;
 	size_t n = strlen(path);
 
-	if (n >= sizeof(dir))
+	if (n >= sizeof(dir)) {
+		log_err("vfio %s: sysfs path too long", d->be.id);
 		return -ENAMETOOLONG;
+	}
 	memcpy(dir, path, n + 1);
 	while (n > 1 && dir[n - 1] == '/')
 		dir[--n] = '\0';

@@ -162,6 +162,9 @@ static void slots_add(struct vfio_pci *vp, unsigned int bar,
 				continue;
 			}
 			b->slots[b->nr_slots++] = slot;
+			log_debug("%s: BAR%u 0x%llx+0x%llx -> memslot %u",
+				  vp->dev.id, bar, (unsigned long long)gpa,
+				  (unsigned long long)len, slot);
 		}
 	}
 }

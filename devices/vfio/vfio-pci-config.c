@@ -279,6 +279,7 @@ int vfio_pci__build_config(struct vfio_pci *vp, const struct pci_dev_ops *ops)
 				       cfg, vp->cfg_size);
 	if (ret)
 		return vfio_pci__backend_error(vp, "config read", ret);
+	/* Bit 7 is the multi-function flag, bits 6:0 the layout. */
 	if ((cfg[PCI_HEADER_TYPE] & 0x7f) != PCI_HEADER_TYPE_NORMAL) {
 		log_err("%s: header type 0x%02x: only type 0 functions can be passed through",
 			vp->dev.id, cfg[PCI_HEADER_TYPE]);

@@ -5,9 +5,9 @@
  * (MSI/MSI-X delivery).
  *
  * Locks: the pci_dev lock (held by the PCI core around config accesses,
- * vector_changed and reset) -> vp->irq_lock; the PCI bus map lock (held
- * around bar_map/bar_unmap) -> vp->bar_lock; the pci_dev lock ->
- * vp->bar_lock (failure unmaps memslots from config hooks). bar_read and
+ * vector_changed and reset) -> vp->irq_lock -> vp->bar_lock (a failure
+ * found while programming interrupts drops the memslots); the PCI bus map
+ * lock (held around bar_map/bar_unmap) -> vp->bar_lock. bar_read and
  * bar_write run with no lock of ours: they touch only data fixed at
  * creation, the failed flag and the backend (which serialises itself).
  */
@@ -21,9 +21,12 @@
 #include "devices/device.h"
 #include "devices/vfio/vfio-backend.h"
 #include "devices/vfio/vfio-pci.h"
+#include "vmm/config.h"
 
 struct pci_msi_vector;
+struct pci_dev_ops;
 struct vfio_migration;
+struct pci_dev_state;
 
 /* Six BARs (the expansion ROM, region 6, is virtualized as absent). */
 #define VFIO_PCI_NR_BARS 6
@@ -91,6 +94,7 @@ struct vfio_pci {
 	pthread_mutex_t irq_lock;
 	struct vfio_pci_irqs msi, msix;
 	int epfd;                /* owned epoll set of all vector eventfds */
+	uint64_t irqs_from_user; /* signals taken by the event loop (atomic) */
 
 	unsigned int nr_dma;     /* guest RAM regions mapped for DMA */
 	bool paused;             /* VM pause recorded (VMM thread) */
@@ -100,14 +104,15 @@ struct vfio_pci {
 	 * a later step: pause/resume and snapshot hooks will drive it. NULL
 	 * while the model has none.
 	 */
-	struct vfio_migration *mig;
+	struct vfio_migration *mig;         /* owned */
+	struct pci_dev_state *staged;       /* restore: config not yet applied */
 };
 
 /*
  * Mark the device failed (first call wins): log one line naming the
  * operation and the error, set dev.failed, and remove the BAR memslots so
  * guest reads fall back to the trap path and see all ones. Any thread; may
- * be called with the pci_dev lock held (not with bar_lock or irq_lock).
+ * be called with the pci_dev lock and irq_lock held, not with bar_lock.
  */
 void vfio_pci__fail(struct vfio_pci *vp, const char *op, int err);
 
@@ -116,6 +121,13 @@ void vfio_pci__fail(struct vfio_pci *vp, const char *op, int err);
  * itself is broken, else log @op rate-limited. Returns @ret.
  */
 int vfio_pci__backend_error(struct vfio_pci *vp, const char *op, int ret);
+
+/* --- vfio-pci-mig.c --- */
+
+/* Probe the device's migration support (@mode from --vfio*,migration=). */
+int vfio_pci__mig_init(struct vfio_pci *vp, enum vfio_migration_mode mode);
+/* Free the migration state. Idempotent. */
+void vfio_pci__mig_exit(struct vfio_pci *vp);
 
 /* --- vfio-pci-config.c --- */
 

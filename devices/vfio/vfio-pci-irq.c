@@ -130,6 +130,8 @@ int vfio_pci__poll_irqs(struct vfio_pci *vp)
 				    sizeof(cnt))
 				continue;
 			handled++;
+			__atomic_fetch_add(&vp->irqs_from_user, cnt,
+					   __ATOMIC_RELAXED);
 			if (msix)
 				pci_dev__msix_notify(vp->pdev, vec);
 			else
@@ -254,6 +256,9 @@ static void vector_route(struct vfio_pci *vp, struct vfio_pci_irqs *irqs,
 		return;
 	}
 	vec->irqfd = true;
+	log_debug("%s: vector %u -> GSI %d (irqfd), message 0x%llx/0x%x",
+		  vp->dev.id, v->vec, vec->gsi, (unsigned long long)v->addr,
+		  v->data);
 }
 
 void vfio_pci__vector_changed(void *opaque, const struct pci_msi_vector *v)
@@ -317,6 +322,9 @@ static void vecs_destroy(struct vfio_pci *vp, struct vfio_pci_irqs *irqs)
 
 void vfio_pci__irqs_exit(struct vfio_pci *vp)
 {
+	if (vp->msi.nvec || vp->msix.nvec)
+		log_debug("%s: %llu interrupt(s) went through the event loop (masked vectors or no irqfd)",
+			  vp->dev.id, (unsigned long long)vp->irqs_from_user);
 	if (vp->epfd >= 0 && vp->env.loop)
 		event__del(vp->env.loop, vp->epfd);
 	vfio_pci__irqs_off(vp);

@@ -18,8 +18,10 @@
 
 #include "devices/pci/pci-dev.h"
 #include "devices/pci/pci-host.h"
+#include "devices/pci/pci-regs.h"
 #include "devices/pci/pci.h"
 #include "devices/vfio/vfio-pci-internal.h"
+#include "migration/vfio-migration.h"
 #include "devices/vfio/vfio-kernel.h"
 #include "devices/vfio/vfio-user.h"
 #include "vmm/config.h"
@@ -73,7 +75,7 @@ static void pci_reset(void *opaque)
 			vfio_pci__backend_error(vp, "device reset", ret);
 	}
 	ret = vp->be->ops->region_write(vp->be, VFIO_PCI_CONFIG_REGION_INDEX,
-					0x04 /* PCI_COMMAND */, &cmd, sizeof(cmd));
+					PCI_COMMAND, &cmd, sizeof(cmd));
 	if (ret)
 		vfio_pci__backend_error(vp, "command write", ret);
 }
@@ -215,6 +217,7 @@ void vfio_pci__destroy(struct vfio_pci *vp)
 {
 	if (!vp)
 		return;
+	vfio_pci__mig_exit(vp);
 	/* Interrupts first: the event loop must not reach a freed pdev. */
 	vfio_pci__irqs_exit(vp);
 	pci_dev__destroy(vp->pdev); /* unplugs: bar_unmap drops memslots */
@@ -299,6 +302,11 @@ static int vfio_pci_type_create(struct vm *vm, const void *arg,
 	ret = vfio_pci__create(&env, cfg->id, be, &vp);
 	if (ret)
 		return ret;
+	ret = vfio_pci__mig_init(vp, cfg->migration);
+	if (ret) {
+		vfio_pci__destroy(vp);
+		return ret;
+	}
 	*out = &vp->dev;
 	return 0;
 }
@@ -310,18 +318,17 @@ static void vfio_pci_type_destroy(struct device *dev)
 }
 
 /*
- * VM pause. The vCPUs are stopped, so nothing new reaches the device;
- * stopping a device's own DMA and interrupts is the migration state
- * machine's job (vp->mig, RUNNING -> STOP), which comes later. For now
- * the state is recorded.
+ * VM pause: the vCPUs are stopped; the device must stop its DMA and
+ * interrupts too, which the migration FSM does (RUNNING -> STOP). A
+ * device without migration support cannot be stopped: it keeps
+ * running while the VM is paused (and blocks snapshots).
  */
 static int vfio_pci_type_pause(struct device *dev)
 {
 	struct vfio_pci *vp = container_of(dev, struct vfio_pci, dev);
 
 	vp->paused = true;
-	log_debug("%s: paused", dev->id);
-	return 0;
+	return vfio_mig__vm_stop(vp->mig);
 }
 
 static int vfio_pci_type_resume(struct device *dev)
@@ -329,8 +336,14 @@ static int vfio_pci_type_resume(struct device *dev)
 	struct vfio_pci *vp = container_of(dev, struct vfio_pci, dev);
 
 	vp->paused = false;
-	log_debug("%s: resumed", dev->id);
-	return 0;
+	return vfio_mig__vm_start(vp->mig);
+}
+
+static int vfio_pci_type_mig_register(struct device *dev, struct migration *mig)
+{
+	struct vfio_pci *vp = container_of(dev, struct vfio_pci, dev);
+
+	return vp->mig ? vfio_mig__register(vp->mig, mig) : 0;
 }
 
 /*
@@ -344,4 +357,5 @@ const struct device_type vfio_pci_type = {
 	.destroy = vfio_pci_type_destroy,
 	.pause = vfio_pci_type_pause,
 	.resume = vfio_pci_type_resume,
+	.mig_register = vfio_pci_type_mig_register,
 };

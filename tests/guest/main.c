@@ -124,5 +124,5 @@ void guest__main(uint32_t slot, uint32_t start_info)
 		if (!strcmp(mode, modes[i].name))
 			guest__exit(modes[i].run(&boot, &cl));
 	guest__fail("unknown mode '%s' (hello, memtest, smp, selftest-fault, "
-		    "reset, vfio, vfio-bench)", mode);
+		    "reset, vfio, vfio-bench, pio-bench)", mode);
 }

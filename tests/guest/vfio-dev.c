@@ -364,6 +364,14 @@ static void program_msix(struct vfio_dev *d, uint32_t apic_id,
 		     (c | PCI_MSIX_CTRL_ENABLE) & ~PCI_MSIX_CTRL_MASKALL);
 }
 
+void vfio_dev__msix_mask(struct vfio_dev *d, bool masked)
+{
+	volatile uint32_t *e =
+		(volatile uint32_t *)(uintptr_t)(d->bar0 + d->msix_table);
+
+	e[MSIX_VCTRL / 4] = masked;
+}
+
 static int setup_one(struct vfio_dev *d, uint32_t apic_id, uint64_t buf_size)
 {
 	struct pci_bar bars[PCI_NR_BARS];
@@ -552,9 +560,9 @@ uint64_t vfio_hash__buf(const void *p, uint64_t len, uint64_t seed)
 	return vfio_hash__final(&h);
 }
 
-uint64_t vfio__ns_x100(uint64_t ticks, uint64_t n)
+uint64_t vfio__ns_x100(uint64_t ticks, uint64_t n, uint64_t per_ms)
 {
-	uint64_t per_us = timing__tsc_per_ms() / 1000;
+	uint64_t per_us = per_ms / 1000;
 
 	if (!n || !per_us)
 		return 0;

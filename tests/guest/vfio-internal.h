@@ -122,6 +122,9 @@ int vfio_dev__dma(struct vfio_dev *d, bool to_dev, uint64_t dev_off,
 int vfio_dev__wait_irq(struct vfio_dev *d, uint64_t timeout_ms,
 		       const char *what);
 
+/* Mask or unmask MSI-X table entry 0 (self-tests). */
+void vfio_dev__msix_mask(struct vfio_dev *d, bool masked);
+
 /* Interrupts counted on the device's vector so far. */
 uint32_t vfio_dev__irq_count(const struct vfio_dev *d);
 
@@ -181,7 +184,7 @@ _Static_assert(sizeof(struct vfio_td_regs) == 96, "testdev td_regs layout");
 #define VFIO_DIGEST_SEED_REGS 0x5245
 #define VFIO_DIGEST_SEED_MEM 0x4d45
 
-/* Nanoseconds x 100 for @ticks TSC ticks spread over @n operations. */
-uint64_t vfio__ns_x100(uint64_t ticks, uint64_t n);
+/* Nanoseconds x 100 for @ticks TSC ticks (@per_ms a ms) over @n operations. */
+uint64_t vfio__ns_x100(uint64_t ticks, uint64_t n, uint64_t per_ms);
 
 #endif /* GUEST_VFIO_INTERNAL_H */

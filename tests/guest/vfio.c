@@ -24,6 +24,9 @@
 #define MAX_REPORTS 4 /* MISMATCH lines per check; the rest are counted */
 #define POISON 0xdeadbeefdeadbeefULL /* DMA buffer before a DMA to guest */
 #define MAX_COUNTER_TRIES 100000 /* counter values tried for one digest */
+#define CORRUPT_OFFSET 0x123 /* byte flipped by corrupt_at_pass, in a chunk */
+#define CORRUPT_XOR 0x5a
+#define CORRUPT_STRIDE 7919  /* a prime: spreads the chosen chunk over passes */
 /* Multipliers from the splitmix64 family; any odd constants would do. */
 #define GEN_MUL 0x9e3779b97f4a7c15ULL
 #define DEV_MUL 0xd6e8feb86659fd93ULL
@@ -42,6 +45,7 @@ struct vfio_run {
 	struct vfio_dev devs[VFIO_MAX_DEVS];
 	struct vfio_dev_run st[VFIO_MAX_DEVS];
 	uint64_t ndev, passes, chunk, timeout_ms, pause_ms;
+	uint64_t corrupt_pass, mask_pass; /* self-tests on the first device; 0: off */
 	uint64_t pass;          /* current pass, kept in guest RAM */
 	uint64_t bad;
 	unsigned int reports;
@@ -291,6 +295,11 @@ static bool run_pass(struct vfio_run *r, struct vfio_dev *d, uint64_t pass)
 		return false;
 
 	/* CPU write through BAR2, then DMA that chunk to guest RAM. */
+	if (pass == r->mask_pass && !d->index) {
+		serial__printf("vfio: masking MSI-X vector 0 of %s in pass %lu "
+			       "(mask_at_pass)\n", d->fn.name, pass);
+		vfio_dev__msix_mask(d, true);
+	}
 	a = s->writes % s->nchunks;
 	fill(d->mem + a * r->chunk / 8, a * r->chunk, r->chunk, s->writes + 1,
 	     d->index);
@@ -313,6 +322,16 @@ static bool run_pass(struct vfio_run *r, struct vfio_dev *d, uint64_t pass)
 		return false;
 	s->writes++;
 	s->dma_count++;
+	if (pass == r->corrupt_pass && !d->index) {
+		uint64_t off = (pass * CORRUPT_STRIDE) % s->nchunks * r->chunk +
+			       CORRUPT_OFFSET;
+		volatile uint8_t *p = (volatile uint8_t *)d->mem + off;
+
+		serial__printf("vfio: corrupting device memory of %s at offset "
+			       "0x%lx in pass %lu (corrupt_at_pass)\n",
+			       d->fn.name, off, pass);
+		*p ^= CORRUPT_XOR;
+	}
 
 	bad = verify_mem(r, d, &mem_hash);
 	if (bad) {
@@ -352,6 +371,9 @@ static int parse(struct vfio_run *r, struct cmdline *cl)
 	    cmdline__get_u64(cl, "timeout_ms", DEFAULT_TIMEOUT_MS, false,
 			     &r->timeout_ms) ||
 	    cmdline__get_u64(cl, "pause_ms", 0, false, &r->pause_ms) ||
+	    cmdline__get_u64(cl, "corrupt_at_pass", 0, false,
+			     &r->corrupt_pass) ||
+	    cmdline__get_u64(cl, "mask_at_pass", 0, false, &r->mask_pass) ||
 	    cmdline__check_unused(cl))
 		return -1;
 	if (!r->ndev || r->ndev > VFIO_MAX_DEVS) {

@@ -16,6 +16,7 @@
 
 #include "client.h"
 #include "progress.h"
+#include "snapshot-cmd.h"
 #include "vmm/api-version.h"
 
 #define EXIT_OK 0
@@ -32,6 +33,8 @@ struct opts {
 	const char *sock;
 	bool json;
 	long timeout_s;
+	bool timeout_set; /* --timeout given (snapshot create: else none) */
+	bool replace;     /* snapshot create --replace */
 };
 
 static const char usage[] =
@@ -50,12 +53,21 @@ static const char usage[] =
 	"             migration) with a progress bar until it ends\n"
 	"             (polls GET /vm/operation)\n"
 	"  version    the server's version (GET /version)\n"
+	"  snapshot create DIR [--replace]\n"
+	"             write a snapshot of the paused VM to directory DIR\n"
+	"             (PUT /snapshot/create) with a progress display; waits\n"
+	"             until it is complete (no time limit unless --timeout)\n"
+	"  snapshot inspect DIR\n"
+	"             validate the snapshot in DIR completely (every memory\n"
+	"             chunk) and print what it holds; runs locally, without\n"
+	"             --api-sock. Restore with `ferry --restore DIR`\n"
 	"\n"
 	"Options:\n"
 	"  --api-sock PATH     the socket given to `ferry --api-sock`\n"
 	"                      (default: $FERRY_API_SOCK)\n"
 	"  --json              print the server's JSON (for scripts)\n"
 	"  --timeout SECONDS   give up on a request after this long (default 60)\n"
+	"  --replace           snapshot create: replace an older snapshot in DIR\n"
 	"  --help, --version\n"
 	"\n"
 	"Exit status: 0 success, 1 the server answered an error (printed),\n"
@@ -233,12 +245,37 @@ static int run(struct client *c, const struct opts *o, const char *cmd)
 	return EXIT_USAGE;
 }
 
+/* `snapshot create DIR` / `snapshot inspect DIR` (@argv after "snapshot"). */
+static int snapshot(const struct opts *o, int argc, char **argv)
+{
+	if (argc != 2 || (strcmp(argv[0], "create") != 0 &&
+			  strcmp(argv[0], "inspect") != 0)) {
+		fprintf(stderr, "ferryctl: expected `snapshot create DIR` or `snapshot inspect DIR` (see --help)\n");
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[0], "inspect") == 0) {
+		if (o->replace) {
+			fprintf(stderr, "ferryctl: --replace is for snapshot create\n");
+			return EXIT_USAGE;
+		}
+		return snapshot_cmd__inspect(argv[1], o->json);
+	}
+	if (!o->sock || !o->sock[0]) {
+		fprintf(stderr, "ferryctl: --api-sock PATH is required (see --help)\n");
+		return EXIT_USAGE;
+	}
+	return snapshot_cmd__create(o->sock, argv[1], o->replace,
+				    o->timeout_set ? o->timeout_s * 1000 : 0,
+				    o->json);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option long_opts[] = {
 		{ "api-sock", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "replace", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -265,6 +302,10 @@ int main(int argc, char **argv)
 					optarg);
 				return EXIT_USAGE;
 			}
+			o.timeout_set = true;
+			break;
+		case 'r':
+			o.replace = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -276,6 +317,12 @@ int main(int argc, char **argv)
 			fputs(usage, stderr);
 			return EXIT_USAGE;
 		}
+	}
+	if (optind < argc && strcmp(argv[optind], "snapshot") == 0)
+		return snapshot(&o, argc - optind - 1, argv + optind + 1);
+	if (o.replace) {
+		fprintf(stderr, "ferryctl: --replace is for snapshot create\n");
+		return EXIT_USAGE;
 	}
 	if (!o.sock || !o.sock[0]) {
 		fprintf(stderr, "ferryctl: --api-sock PATH is required (see --help)\n");

@@ -8,7 +8,9 @@
 #define TESTS_UNIT_DEVICES_VFIO_FAKE_VFIO_DEV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct vfio_backend;
 
@@ -38,5 +40,16 @@ void fkd__open_legacy(struct vfio_backend **be);
  * legacy device, after closing @data_fd first if >= 0.
  */
 void fkd__destroy(struct vfio_backend *be, bool legacy, int data_fd);
+
+/* Little helpers for building uAPI byte buffers in scripts. */
+static inline void put32(uint8_t *b, size_t off, uint32_t v)
+{
+	memcpy(b + off, &v, 4);
+}
+
+static inline void put64(uint8_t *b, size_t off, uint64_t v)
+{
+	memcpy(b + off, &v, 8);
+}
 
 #endif /* TESTS_UNIT_DEVICES_VFIO_FAKE_VFIO_DEV_H */

@@ -53,7 +53,7 @@ static void test_identity_and_caps(void **state)
 	s = t.slot;
 	assert_int_equal(conf1_read(t.e->f, s, PCI_VENDOR_ID, 2), 0x1234);
 	assert_int_equal(conf1_read(t.e->f, s, PCI_DEVICE_ID, 2), 0x5678);
-	assert_int_equal(conf1_read(t.e->f, s, PCI_CLASS_PROG, 4) >> 8, 0x020000);
+	assert_int_equal(conf1_read(t.e->f, s, PCI_REVISION_ID, 4) >> 8, 0x020000);
 	assert_int_equal(conf1_read(t.e->f, s, PCI_REVISION_ID, 1), 3);
 	assert_int_equal(conf1_read(t.e->f, s, PCI_SUBSYSTEM_VENDOR_ID, 2), 0xaaaa);
 	assert_int_equal(conf1_read(t.e->f, s, PCI_SUBSYSTEM_ID, 2), 0xbbbb);

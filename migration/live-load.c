@@ -1,0 +1,487 @@
+/*
+ * live-load.c: the live-migration destination. Reads the stream as
+ * untrusted input: the preamble and the handshake are checked (format,
+ * version, memory size, the handler set and versions) and the VM is
+ * built through the caller before any state flows; every message has a
+ * bounded length and a checksum; RAM goes only through mem__gpa_ptr
+ * with checked, page-aligned ranges inside one RAM region. Handler
+ * hooks run in the live order: load_setup at the start, load_data as
+ * device data arrives (approving switchover when the devices say their
+ * initial data is in), load_state for all at STATE, load_apply at END.
+ */
+#include "migration/live.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migration/crc32c.h"
+#include "migration/dirty.h"
+#include "migration/live-wire.h"
+#include "migration/registry.h"
+#include "migration/state-fdt-read.h"
+#include "vmm/mem.h"
+
+/* The source may pause between messages (bandwidth limit, idle waits). */
+#define LOAD_RECV_TIMEOUT_MS 60000u
+#define LOAD_SEND_TIMEOUT_MS 30000u
+
+struct load {
+	int fd;
+	struct migration *mig;
+	struct guest_mem *mem;
+	size_t nr;                          /* handlers */
+	int map[MIG_MAX_HANDLERS];          /* source index -> ours, -1 */
+	bool setup_done;
+	size_t nr_setup;
+	unsigned int ack_pending;
+	bool ack_sent;
+	struct mig_dirty_bitmap written;    /* pages that hold data */
+	uint8_t *buf;                       /* DEVICE payloads */
+	void *state;                        /* STATE blob */
+	size_t state_size;
+	char *err;
+	size_t errlen;
+	bool failed;
+};
+
+static int lfail(struct load *l, int ret, const char *fmt, ...) __printf(3, 4);
+
+static int lfail(struct load *l, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (l->failed)
+		return ret;
+	l->failed = true;
+	va_start(ap, fmt);
+	vsnprintf(l->err, l->errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+/* Read a whole small message of type @type into a new buffer. */
+static int recv_msg(struct load *l, struct live_msg *m, void **out)
+{
+	char msg[256];
+	void *buf;
+	int ret;
+
+	ret = live_wire__recv_hdr(l->fd, m, msg, sizeof(msg));
+	if (ret)
+		return lfail(l, ret, "%s", msg);
+	buf = malloc(m->len + 1);
+	if (!buf)
+		return lfail(l, -ENOMEM, "out of memory for a %s message of %llu bytes",
+			     live_wire__type_name(m->type), (unsigned long long)m->len);
+	ret = live_wire__recv_payload(l->fd, m, buf, msg, sizeof(msg));
+	if (ret) {
+		free(buf);
+		return lfail(l, ret, "%s", msg);
+	}
+	*out = buf;
+	return 0;
+}
+
+/* Handshake checks that need only the handler set. */
+static int check_handlers(struct load *l, struct state_reader *r, int node)
+{
+	int child, seen = 0;
+	size_t i;
+
+	for (i = 0; i < MIG_MAX_HANDLERS; i++)
+		l->map[i] = -1;
+	for (child = state__first_child(r, node); child >= 0;
+	     child = state__next_child(r, child)) {
+		const char *id = state__node_name(r, child);
+		struct mig_handler *h = id ? migration__find(l->mig, id) : NULL;
+		uint32_t index, version;
+		uint8_t data;
+
+		if (state__get_u32(r, child, "index", &index) ||
+		    state__get_u32(r, child, "version", &version) ||
+		    state__get_u8(r, child, "data", &data))
+			return lfail(l, -EINVAL, "handshake: %s", state_reader__error(r));
+		if (!h)
+			return lfail(l, -EINVAL, "the source has component '%s', which this VM does not have",
+				     id ? id : "?");
+		if (index >= MIG_MAX_HANDLERS || l->map[index] >= 0)
+			return lfail(l, -EINVAL, "handshake: bad index %u for '%s'",
+				     index, id);
+		if (version == 0 || version > h->ops->version)
+			return lfail(l, -EINVAL, "%s: state version %u is not supported (this ferry reads up to %u)",
+				     id, version, h->ops->version);
+		if (data && !h->ops->load_data)
+			return lfail(l, -EINVAL, "%s: the source sends a data stream this component cannot take",
+				     id);
+		l->map[index] = (int)(h - migration__handler(l->mig, 0));
+		seen++;
+	}
+	if ((size_t)seen != l->nr) {
+		for (i = 0; i < l->nr; i++) {
+			const char *id = migration__handler(l->mig, i)->id;
+
+			if (state__find_node(r, node, id) < 0)
+				return lfail(l, -EINVAL, "this VM has component '%s', which the source does not",
+					     id);
+		}
+	}
+	return 0;
+}
+
+static int handshake(struct load *l, const struct live_load_env *env)
+{
+	struct state_reader r;
+	struct live_msg m;
+	char format[32];
+	uint32_t version;
+	uint64_t mem_size;
+	void *blob = NULL;
+	int ret, node;
+
+	ret = live_wire__recv_preamble(l->fd, l->err, l->errlen);
+	if (ret) {
+		l->failed = true;
+		return ret;
+	}
+	ret = recv_msg(l, &m, &blob);
+	if (ret)
+		return ret;
+	if (m.type != LIVE_MSG_HELLO) {
+		ret = lfail(l, -EPROTO, "expected the handshake, got a %s message",
+			    live_wire__type_name(m.type));
+		goto out;
+	}
+	ret = state_reader__init(&r, blob, (size_t)m.len, LIVE_HELLO_MAX);
+	if (ret) {
+		lfail(l, ret, "handshake: %s", state_reader__error(&r));
+		goto out;
+	}
+	if (state__get_string(&r, STATE_ROOT, "format", format, sizeof(format)) ||
+	    strcmp(format, "ferry-live") ||
+	    state__get_u32(&r, STATE_ROOT, "version", &version)) {
+		ret = lfail(l, -EPROTO, "handshake: not a ferry live migration");
+		goto out;
+	}
+	if (version != LIVE_VERSION) {
+		ret = lfail(l, -EPROTO, "handshake version %u is not supported (this ferry speaks %u)",
+			    version, LIVE_VERSION);
+		goto out;
+	}
+	node = state__node(&r, STATE_ROOT, "memory");
+	state__get_u64(&r, node, "size", &mem_size);
+	node = state__node(&r, STATE_ROOT, "vm");
+	if (state_reader__status(&r)) {
+		ret = lfail(l, -EINVAL, "handshake: %s", state_reader__error(&r));
+		goto out;
+	}
+	if (mem_size < MEM_MIN_SIZE || mem_size > MEM_MAX_SIZE || mem_size % 4096) {
+		ret = lfail(l, -EINVAL, "handshake: memory size %llu is out of range",
+			    (unsigned long long)mem_size);
+		goto out;
+	}
+	ret = env->prepare(env->opaque, &r, node, mem_size, &l->mig, l->err,
+			   l->errlen);
+	if (ret) {
+		l->failed = true;
+		goto out;
+	}
+	l->mem = migration__memory(l->mig);
+	l->nr = migration__count(l->mig);
+	if (!l->mem || l->mem->size != mem_size) {
+		ret = lfail(l, -EINVAL, "the VM was built with %llu bytes of RAM, the source has %llu",
+			    (unsigned long long)(l->mem ? l->mem->size : 0),
+			    (unsigned long long)mem_size);
+		goto out;
+	}
+	ret = check_handlers(l, &r, state__node(&r, STATE_ROOT, "handlers"));
+out:
+	free(blob);
+	return ret;
+}
+
+static int setup(struct load *l)
+{
+	size_t i;
+	int ret;
+
+	l->setup_done = true;
+	for (i = 0; i < l->nr; i++, l->nr_setup = i) {
+		struct mig_handler *h = migration__handler(l->mig, i);
+
+		if (h->ops->load_setup && (ret = h->ops->load_setup(h->opaque)))
+			return lfail(l, ret, "%s: load setup failed: %s", h->id,
+				     strerror(-ret));
+	}
+	l->nr_setup = l->nr;
+	l->ack_pending = migration__switchover_reset(l->mig);
+	return 0;
+}
+
+static void cleanup(struct load *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nr_setup; i++) {
+		struct mig_handler *h = migration__handler(l->mig, i);
+
+		if (h->ops->load_setup && h->ops->load_cleanup)
+			h->ops->load_cleanup(h->opaque);
+	}
+	l->nr_setup = 0;
+}
+
+static int maybe_ack(struct load *l)
+{
+	int ret;
+
+	if (l->ack_sent || migration__switchover_pending(l->mig))
+		return 0;
+	l->ack_sent = true;
+	ret = live_wire__send(l->fd, LIVE_MSG_SWITCHOVER_ACK, NULL, 0);
+	return ret ? lfail(l, ret, "sending the switchover ack: %s", strerror(-ret)) : 0;
+}
+
+/* RAM / ZERO: check the range, then read the data into guest memory. */
+static int recv_ram(struct load *l, const struct live_msg *m)
+{
+	uint64_t hdr[2], gpa, npages, len, page;
+	uint32_t crc;
+	uint8_t *p;
+	char msg[256];
+	int ret;
+
+	if (m->len < LIVE_RAM_HDR)
+		return lfail(l, -EPROTO, "%s message too short", live_wire__type_name(m->type));
+	ret = live_wire__recv_all(l->fd, hdr, sizeof(hdr));
+	if (ret)
+		return lfail(l, ret, "reading RAM: %s", strerror(-ret));
+	crc = crc32c__update(CRC32C_INIT, hdr, sizeof(hdr));
+	gpa = be64toh(hdr[0]);
+	npages = be64toh(hdr[1]);
+	if (npages == 0 || npages > l->mem->size / 4096 || gpa % 4096 ||
+	    (m->type == LIVE_MSG_RAM && m->len - LIVE_RAM_HDR != npages * 4096) ||
+	    (m->type == LIVE_MSG_ZERO && m->len != LIVE_RAM_HDR))
+		return lfail(l, -EPROTO, "%s message: bad page range (gpa 0x%llx, %llu pages, %llu bytes)",
+			     live_wire__type_name(m->type), (unsigned long long)gpa,
+			     (unsigned long long)npages, (unsigned long long)m->len);
+	len = npages * 4096;
+	p = mem__gpa_ptr(l->mem, gpa, len);
+	if (!p)
+		return lfail(l, -EPROTO, "%s message: [0x%llx, +0x%llx) is not guest RAM",
+			     live_wire__type_name(m->type), (unsigned long long)gpa,
+			     (unsigned long long)len);
+	page = (uint64_t)(p - l->mem->base) >> DIRTY_PAGE_SHIFT;
+	if (m->type == LIVE_MSG_ZERO) {
+		if (crc != m->crc)
+			return lfail(l, -EPROTO, "ZERO message: checksum mismatch");
+		for (uint64_t i = 0; i < npages; i++)
+			if (mig_dirty__test(&l->written, page + i))
+				memset(p + (i << 12), 0, 4096);
+		mig_dirty__clear_range(&l->written, page, page + npages);
+		return 0;
+	}
+	ret = live_wire__recv_all(l->fd, p, (size_t)len);
+	if (ret)
+		return lfail(l, ret, "reading RAM: %s", strerror(-ret));
+	if (crc32c__update(crc, p, (size_t)len) != m->crc) {
+		snprintf(msg, sizeof(msg), "RAM message at 0x%llx: checksum mismatch (corrupted stream)",
+			 (unsigned long long)gpa);
+		return lfail(l, -EPROTO, "%s", msg);
+	}
+	for (uint64_t i = 0; i < npages; i++)
+		mig_dirty__set(&l->written, page + i);
+	return 0;
+}
+
+static int recv_device(struct load *l, const struct live_msg *m)
+{
+	char msg[256];
+	uint32_t idx;
+	struct mig_handler *h;
+	int ret;
+
+	if (m->len <= LIVE_DEV_HDR)
+		return lfail(l, -EPROTO, "DEVICE message too short");
+	ret = live_wire__recv_payload(l->fd, m, l->buf, msg, sizeof(msg));
+	if (ret)
+		return lfail(l, ret, "%s", msg);
+	memcpy(&idx, l->buf, 4);
+	idx = be32toh(idx);
+	if (idx >= MIG_MAX_HANDLERS || l->map[idx] < 0)
+		return lfail(l, -EPROTO, "DEVICE message for unknown component %u", idx);
+	h = migration__handler(l->mig, (size_t)l->map[idx]);
+	if (!h->ops->load_data)
+		return lfail(l, -EPROTO, "%s: takes no data stream", h->id);
+	ret = h->ops->load_data(h->opaque, l->buf + LIVE_DEV_HDR,
+				(size_t)m->len - LIVE_DEV_HDR);
+	if (ret)
+		return lfail(l, ret, "%s: loading device data failed: %s", h->id,
+			     strerror(-ret));
+	return maybe_ack(l);
+}
+
+/* Phase 1 on the STATE blob: ids, versions, every load_state. */
+static int check_state(struct load *l)
+{
+	struct state_reader r;
+	char format[32];
+	uint32_t version;
+	size_t i;
+	int node, ret;
+
+	ret = state_reader__init(&r, l->state, l->state_size, STATE_MAX_SIZE);
+	if (ret)
+		return lfail(l, ret, "state: %s", state_reader__error(&r));
+	if (state__get_string(&r, STATE_ROOT, "format", format, sizeof(format)) ||
+	    strcmp(format, "ferry-state") ||
+	    state__get_u32(&r, STATE_ROOT, "version", &version) || version != 1)
+		return lfail(l, -EINVAL, "state: not a ferry state tree of version 1");
+	for (node = state__first_child(&r, STATE_ROOT); node >= 0;
+	     node = state__next_child(&r, node)) {
+		const char *name = state__node_name(&r, node);
+
+		if (!name || !migration__find(l->mig, name))
+			return lfail(l, -EINVAL, "state for '%s', which this VM does not have",
+				     name ? name : "?");
+	}
+	for (i = 0; i < l->nr; i++) {
+		struct mig_handler *h = migration__handler(l->mig, i);
+
+		node = state__find_node(&r, STATE_ROOT, h->id);
+		if (node < 0)
+			return lfail(l, -EINVAL, "no state for '%s'", h->id);
+		if (state__get_u32(&r, node, "version", &version))
+			return lfail(l, -EINVAL, "%s", state_reader__error(&r));
+		if (version == 0 || version > h->ops->version)
+			return lfail(l, -EINVAL, "%s: state version %u is not supported",
+				     h->id, version);
+		ret = h->ops->load_state(h->opaque, &r, node, version);
+		if (ret)
+			return lfail(l, ret, "%s", state_reader__status(&r) ?
+						   state_reader__error(&r) :
+						   "state rejected");
+	}
+	return 0;
+}
+
+static int apply(struct load *l)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < l->nr; i++) {
+		struct mig_handler *h = migration__handler(l->mig, i);
+
+		ret = h->ops->load_apply(h->opaque);
+		if (ret)
+			return lfail(l, ret, "%s: applying state failed: %s", h->id,
+				     strerror(-ret));
+	}
+	return 0;
+}
+
+static int stream(struct load *l)
+{
+	char msg[LIVE_TEXT_MAX + 1], text[LIVE_TEXT_MAX + 1];
+	struct live_msg m;
+	int ret;
+
+	for (;;) {
+		ret = live_wire__recv_hdr(l->fd, &m, msg, sizeof(msg));
+		if (ret)
+			return lfail(l, ret, "%s", msg);
+		switch (m.type) {
+		case LIVE_MSG_RAM:
+		case LIVE_MSG_ZERO:
+			ret = recv_ram(l, &m);
+			break;
+		case LIVE_MSG_DEVICE:
+			ret = recv_device(l, &m);
+			break;
+		case LIVE_MSG_STATE:
+			if (l->state)
+				return lfail(l, -EPROTO, "a second STATE message");
+			l->state = malloc(m.len ? m.len : 1);
+			if (!l->state)
+				return lfail(l, -ENOMEM, "out of memory");
+			l->state_size = (size_t)m.len;
+			ret = live_wire__recv_payload(l->fd, &m, l->state, msg,
+						      sizeof(msg));
+			if (ret)
+				return lfail(l, ret, "%s", msg);
+			ret = check_state(l);
+			break;
+		case LIVE_MSG_END:
+			if (!l->state)
+				return lfail(l, -EPROTO, "END before the state");
+			ret = live_wire__recv_payload(l->fd, &m, text, msg, sizeof(msg));
+			if (ret)
+				return lfail(l, ret, "%s", msg);
+			return apply(l);
+		case LIVE_MSG_ABORT:
+			ret = live_wire__recv_payload(l->fd, &m, text, msg, sizeof(msg));
+			if (ret)
+				return lfail(l, ret, "%s", msg);
+			live_wire__text(text, m.len, msg, sizeof(msg));
+			return lfail(l, -ECANCELED, "the source aborted: %s", msg);
+		default:
+			return lfail(l, -EPROTO, "unexpected %s message from the source",
+				     live_wire__type_name(m.type));
+		}
+		if (ret)
+			return ret;
+	}
+}
+
+int live__load(int fd, const struct live_load_env *env, char *err,
+	       size_t errlen)
+{
+	struct load l = { .fd = fd, .err = err, .errlen = errlen };
+	int ret;
+
+	err[0] = '\0';
+	ret = live_wire__set_timeouts(fd, LOAD_SEND_TIMEOUT_MS, LOAD_RECV_TIMEOUT_MS);
+	if (ret)
+		return lfail(&l, ret, "socket: %s", strerror(-ret));
+	ret = handshake(&l, env);
+	if (ret) {
+		/* Refuse with the reason before any state flows. */
+		if (ret != -ECONNRESET && ret != -ETIMEDOUT)
+			live_wire__send_text(fd, LIVE_MSG_REFUSE, err);
+		return ret;
+	}
+	ret = mig_dirty__init(&l.written, l.mem);
+	l.buf = malloc(LIVE_DEV_HDR + LIVE_DEV_CHUNK_MAX);
+	if (ret || !l.buf) {
+		ret = lfail(&l, -ENOMEM, "out of memory");
+		live_wire__send_text(fd, LIVE_MSG_REFUSE, err);
+		goto out;
+	}
+	ret = live_wire__send(fd, LIVE_MSG_ACCEPT, NULL, 0);
+	if (ret) {
+		lfail(&l, ret, "sending ACCEPT: %s", strerror(-ret));
+		goto out;
+	}
+	ret = setup(&l);
+	if (!ret)
+		ret = maybe_ack(&l);
+	if (!ret)
+		ret = stream(&l);
+	cleanup(&l);
+	if (!ret) {
+		ret = live_wire__send(fd, LIVE_MSG_DONE, NULL, 0);
+		if (ret)
+			lfail(&l, ret, "sending DONE: %s", strerror(-ret));
+	} else if (ret != -ECANCELED && ret != -ECONNRESET) {
+		live_wire__send_text(fd, LIVE_MSG_ERROR, err);
+	}
+out:
+	mig_dirty__exit(&l.written);
+	free(l.buf);
+	free(l.state);
+	return ret;
+}

@@ -1,0 +1,91 @@
+/*
+ * live-save-internal.h: what the two halves of the live-migration
+ * source share: live-save.c (handshake, precopy loop, switchover,
+ * failure handling) and live-save-ram.c (sending RAM pages and device
+ * data, bandwidth accounting). Not for use outside migration/.
+ */
+#ifndef MIGRATION_LIVE_SAVE_INTERNAL_H
+#define MIGRATION_LIVE_SAVE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "migration/dirty.h"
+#include "migration/handler.h"
+#include "migration/live.h"
+#include "migration/registry.h"
+
+/* Device data is gathered into messages of up to this size. */
+#define LIVE_DEV_BUF (1u << 20)
+
+struct live_save;
+
+/* A handler's data stream, framed into DEVICE messages. */
+struct live_dev_sink {
+	struct mig_sink sink;
+	struct live_save *ls;
+	uint32_t index;   /* the handler's index in the handshake */
+	uint8_t *buf;     /* owned, LIVE_DEV_BUF */
+	size_t len;
+};
+
+struct live_save {
+	struct live_save_env env;
+	struct live_params p;
+	struct guest_mem *mem;
+	int fd;                    /* borrowed during run; protected by lock */
+	atomic_bool cancel;
+	pthread_mutex_t lock;      /* protects st and fd */
+	struct live_status st;
+
+	/* Only the running thread (or the VMM thread under run_paused). */
+	struct mig_dirty_bitmap dirty;
+	size_t nr_handlers;
+	struct live_dev_sink sinks[MIG_MAX_HANDLERS];
+	bool setup_done[MIG_MAX_HANDLERS];
+	size_t nr_sources_started;
+	uint64_t start_ns;         /* run start */
+	uint64_t sent;             /* wire bytes (st.bytes_sent lags) */
+	uint64_t pages, zeros, dev_bytes;
+	bool acked;
+	bool first_pass;           /* iteration 0: the destination is all zero */
+	char err[256];
+	int err_ret;
+};
+
+/* CLOCK_MONOTONIC in ns / ms. */
+uint64_t live__now_ns(void);
+
+/* Record the first error (printf-style); returns @ret. */
+int live_save__error(struct live_save *ls, int ret, const char *fmt, ...)
+	__printf(3, 4);
+
+/*
+ * Send every page marked in ls->dirty, clearing the bits: data pages as
+ * RAM messages straight from guest memory, zero pages as ZERO messages
+ * (skipped in the first pass, and holes of the memfd are not even read
+ * then). Polls the return path and the cancel flag between messages
+ * when @poll_peer. Returns 0 or -errno (recorded).
+ */
+int live_save__send_dirty(struct live_save *ls, bool poll_peer);
+
+/*
+ * Read return-path messages that have arrived, without blocking:
+ * SWITCHOVER_ACK sets ls->acked; ERROR fails. Also the cancel check.
+ * Returns 0 or -errno (recorded).
+ */
+int live_save__poll_peer(struct live_save *ls);
+
+/* Wire accounting and the bandwidth limit (sleeps when ahead). */
+void live_save__account(struct live_save *ls, uint64_t bytes);
+
+/* Set up the per-handler sinks / free their buffers. */
+int live_save__sinks_init(struct live_save *ls);
+void live_save__sinks_exit(struct live_save *ls);
+
+/* Send what sink @s has gathered as one DEVICE message. */
+int live_save__sink_flush(struct live_dev_sink *s);
+
+#endif /* MIGRATION_LIVE_SAVE_INTERNAL_H */

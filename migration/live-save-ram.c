@@ -1,0 +1,308 @@
+/*
+ * live-save-ram.c: the sending half of the live-migration source: dirty
+ * RAM walked run by run and sent straight from guest memory (zero pages
+ * as compact ZERO records, not sent at all in the first pass because a
+ * fresh destination is all zero), device data framed into DEVICE
+ * messages, the return path read without blocking, and the bandwidth
+ * limit.
+ */
+#include "migration/live-save-internal.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "migration/live-wire.h"
+#include "vmm/mem.h"
+
+/* Check the return path and the cancel flag after this many bytes. */
+#define LIVE_POLL_EVERY (4u << 20)
+
+uint64_t live__now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int live_save__error(struct live_save *ls, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ls->err_ret)
+		return ls->err_ret;
+	ls->err_ret = ret;
+	va_start(ap, fmt);
+	vsnprintf(ls->err, sizeof(ls->err), fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+void live_save__account(struct live_save *ls, uint64_t bytes)
+{
+	uint64_t elapsed, due;
+
+	ls->sent += bytes;
+	if (!ls->p.max_bandwidth)
+		return;
+	/* Sleep until the average rate since the start is back at the cap. */
+	elapsed = live__now_ns() - ls->start_ns;
+	due = (uint64_t)((double)ls->sent * 1e9 / (double)ls->p.max_bandwidth);
+	if (due > elapsed) {
+		uint64_t d = due - elapsed;
+		struct timespec ts = { (time_t)(d / 1000000000ULL),
+				       (long)(d % 1000000000ULL) };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+int live_save__poll_peer(struct live_save *ls)
+{
+	struct pollfd pfd = { .fd = ls->fd, .events = POLLIN };
+	char msg[LIVE_TEXT_MAX + 1], text[LIVE_TEXT_MAX + 1];
+	struct live_msg m;
+	int ret;
+
+	if (atomic_load(&ls->cancel))
+		return live_save__error(ls, -ECANCELED, "cancelled");
+	while (poll(&pfd, 1, 0) == 1) {
+		ret = live_wire__recv_hdr(ls->fd, &m, msg, sizeof(msg));
+		if (ret)
+			return live_save__error(ls, ret, "destination: %s", msg);
+		ret = live_wire__recv_payload(ls->fd, &m, text, msg, sizeof(msg));
+		if (ret)
+			return live_save__error(ls, ret, "destination: %s", msg);
+		switch (m.type) {
+		case LIVE_MSG_SWITCHOVER_ACK:
+			ls->acked = true;
+			break;
+		case LIVE_MSG_ERROR:
+			live_wire__text(text, m.len, msg, sizeof(msg));
+			return live_save__error(ls, -EREMOTEIO,
+						"destination failed: %s", msg);
+		default:
+			return live_save__error(ls, -EPROTO,
+						"destination sent an unexpected %s message",
+						live_wire__type_name(m.type));
+		}
+	}
+	return 0;
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+	const uint64_t *q = (const uint64_t *)(const void *)p;
+	unsigned int i;
+
+	for (i = 0; i < 4096 / 8; i += 8)
+		if (q[i] | q[i + 1] | q[i + 2] | q[i + 3] | q[i + 4] |
+		    q[i + 5] | q[i + 6] | q[i + 7])
+			return false;
+	return true;
+}
+
+static int send_ram(struct live_save *ls, uint32_t type, uint64_t gpa,
+		    uint64_t npages, const void *data)
+{
+	uint64_t hdr[2] = { htobe64(gpa), htobe64(npages) };
+	struct iovec iov[2] = {
+		{ hdr, sizeof(hdr) },
+		{ (void *)(uintptr_t)data, data ? npages * 4096 : 0 },
+	};
+	int ret = live_wire__send(ls->fd, type, iov, data ? 2 : 1);
+
+	if (ret)
+		return live_save__error(ls, ret, "sending RAM: %s",
+					atomic_load(&ls->cancel) ? "cancelled" :
+								   strerror(-ret));
+	live_save__account(ls, LIVE_HDR_SIZE + iov[0].iov_len + iov[1].iov_len);
+	if (data)
+		ls->pages += npages;
+	else
+		ls->zeros += npages;
+	return 0;
+}
+
+/*
+ * First pass: the data extent of the memfd at or after @off (holes are
+ * never-touched RAM: zero, and reading them would allocate pages).
+ */
+static uint64_t next_data(const struct guest_mem *mem, uint64_t off,
+			  uint64_t *end)
+{
+	off_t d, h;
+
+	*end = mem->size;
+	if (mem->fd < 0)
+		return off;
+	d = lseek(mem->fd, (off_t)off, SEEK_DATA);
+	if (d < 0)
+		return errno == ENXIO ? mem->size : off;
+	h = lseek(mem->fd, d, SEEK_HOLE);
+	if (h > d)
+		*end = MIN(ALIGN_UP((uint64_t)h, 4096ULL), mem->size);
+	return MAX(ALIGN_DOWN((uint64_t)d, 4096ULL), off);
+}
+
+/* Pages [first, end) of region @r (memfd page numbers), all dirty. */
+static int send_run(struct live_save *ls, const struct mem_region *r,
+		    uint64_t first, uint64_t end, uint64_t *since_poll,
+		    bool poll_peer)
+{
+	uint64_t base = r->offset >> 12;
+	uint64_t p = first;
+	int ret;
+
+	while (p < end) {
+		uint64_t n = 0, z = 0, gpa = r->gpa + ((p - base) << 12);
+		const uint8_t *hva = ls->mem->base + (p << 12);
+		uint64_t lim = end;
+
+		if (ls->first_pass) {
+			uint64_t dend, d = next_data(ls->mem, p << 12, &dend) >> 12;
+
+			if (d > p) {
+				p = MIN(d, end); /* a hole: zero already */
+				continue;
+			}
+			lim = MIN(end, MAX(dend >> 12, p + 1));
+		}
+		/* A run of data pages, or of zero pages, up to a message. */
+		if (!page_is_zero(hva)) {
+			while (p + n < lim && n < LIVE_RAM_MSG_PAGES &&
+			       (n == 0 || !page_is_zero(hva + (n << 12))))
+				n++;
+			ret = send_ram(ls, LIVE_MSG_RAM, gpa, n, hva);
+		} else {
+			while (p + z < lim && page_is_zero(hva + (z << 12)))
+				z++;
+			n = z;
+			ret = ls->first_pass ? 0 :
+					       send_ram(ls, LIVE_MSG_ZERO, gpa, z, NULL);
+		}
+		if (ret)
+			return ret;
+		p += n;
+		*since_poll += n << 12;
+		if (*since_poll >= LIVE_POLL_EVERY) {
+			*since_poll = 0;
+			if (poll_peer && (ret = live_save__poll_peer(ls)))
+				return ret;
+			if (atomic_load(&ls->cancel))
+				return live_save__error(ls, -ECANCELED, "cancelled");
+		}
+	}
+	return 0;
+}
+
+int live_save__send_dirty(struct live_save *ls, bool poll_peer)
+{
+	const struct guest_mem *mem = ls->mem;
+	uint64_t since_poll = 0;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < mem->nr_regions; i++) {
+		const struct mem_region *r = &mem->regions[i];
+		uint64_t lo = r->offset >> 12, hi = (r->offset + r->size) >> 12;
+		uint64_t s = mig_dirty__next_set(&ls->dirty, lo);
+
+		while (s < hi) {
+			uint64_t e = MIN(mig_dirty__next_clear(&ls->dirty, s), hi);
+
+			mig_dirty__clear_range(&ls->dirty, s, e);
+			/* Chunks, so a huge first-pass run stays responsive. */
+			while (s < e) {
+				uint64_t ce = MIN(e, s + (64ULL << 8));
+
+				ret = send_run(ls, r, s, ce, &since_poll, poll_peer);
+				if (ret)
+					return ret;
+				s = ce;
+			}
+			s = mig_dirty__next_set(&ls->dirty, e);
+		}
+	}
+	return 0;
+}
+
+/* ---- device data ---- */
+
+int live_save__sink_flush(struct live_dev_sink *s)
+{
+	struct live_save *ls = s->ls;
+	uint32_t hdr[2] = { htobe32(s->index), 0 };
+	struct iovec iov[2] = { { hdr, sizeof(hdr) }, { s->buf, s->len } };
+	int ret;
+
+	if (!s->len)
+		return 0;
+	ret = live_wire__send(ls->fd, LIVE_MSG_DEVICE, iov, 2);
+	if (ret)
+		return live_save__error(ls, ret, "sending device data: %s",
+					strerror(-ret));
+	live_save__account(ls, LIVE_HDR_SIZE + sizeof(hdr) + s->len);
+	ls->dev_bytes += s->len;
+	s->len = 0;
+	return 0;
+}
+
+static int sink_write(struct mig_sink *sink, const void *buf, size_t len)
+{
+	struct live_dev_sink *s = container_of(sink, struct live_dev_sink, sink);
+	const uint8_t *p = buf;
+	int ret;
+
+	while (len) {
+		size_t n = MIN(len, (size_t)LIVE_DEV_BUF - s->len);
+
+		memcpy(s->buf + s->len, p, n);
+		s->len += n;
+		p += n;
+		len -= n;
+		sink->written += n;
+		if (s->len == LIVE_DEV_BUF && (ret = live_save__sink_flush(s)))
+			return ret;
+	}
+	return 0;
+}
+
+int live_save__sinks_init(struct live_save *ls)
+{
+	size_t i;
+
+	for (i = 0; i < ls->nr_handlers; i++) {
+		struct mig_handler *h = migration__handler(ls->env.mig, i);
+		struct live_dev_sink *s = &ls->sinks[i];
+
+		memset(s, 0, sizeof(*s));
+		s->ls = ls;
+		s->index = (uint32_t)i;
+		s->sink.write = sink_write;
+		if (!h->ops->save_setup && !h->ops->save_complete &&
+		    !h->ops->save_iterate)
+			continue;
+		s->buf = malloc(LIVE_DEV_BUF);
+		if (!s->buf)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+void live_save__sinks_exit(struct live_save *ls)
+{
+	size_t i;
+
+	for (i = 0; i < ls->nr_handlers; i++) {
+		free(ls->sinks[i].buf);
+		ls->sinks[i].buf = NULL;
+	}
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# vfio-passthrough.sh: one ferry-testdev passed through over vfio-user.
+# The test guest (mode=vfio) finds it on the PCI bus, exercises its
+# registers (trapped BAR0), writes device memory through BAR2 (a KVM
+# memslot over the device's mmap), runs DMA both ways through the guest
+# RAM memfd with the MSI-X completion interrupt, and checks the device's
+# digest every pass. ferry's debug log must show BAR2 as a memslot and
+# every interrupt delivered by KVM through the irqfd route (none through
+# the event loop).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/vfio-lib.sh"
+
+start_testdev vfio0
+run_guest 300 --kernel "$GUEST" --cmdline "mode=vfio passes=4" \
+	"$(vfio_arg vfio0)" --log-level debug
+expect_status 1 "mode=vfio passes=4"
+expect_out "^vfio: pass 4/4 ok, digest 0x[0-9a-f]{16}, irqs 8" "four passes, two interrupts each"
+expect_out "^vfio: PASSED \(4 passes, 1 device\)" "verdict"
+expect_err "vfio0: 4654:0001 class ff0000" "config space read from the device"
+expect_err "vfio0: PCI slot 1, 4 MSI-X" "plugged with MSI-X"
+expect_err "vfio0: BAR2 0x[0-9a-f]+\+0x4000000 -> memslot" "BAR2 mapped as a memslot"
+expect_err "vfio0: vector 0 -> GSI [0-9]+ \(irqfd\)" "MSI-X vector 0 routed through an irqfd"
+expect_err "vfio0: 0 interrupt\(s\) went through the event loop" "all interrupts via KVM"
+grep -q "device failed" "$WORK/err" && fail "a device failed"
+grep -q "DMA map iova 0x0 size 0x8000000" "$WORK/vfio0.td.log" ||
+	fail "testdev did not get guest RAM for DMA"
+pass "$(grep -c 'pass [0-9]*/4 ok' "$WORK/out") passes verified; DMA, MSI-X and BAR2 memslot work"

@@ -1,0 +1,229 @@
+/*
+ * vm-migrate-in.c: the destination of a live migration (`ferry
+ * --incoming URL`): listen, take one connection, and let
+ * migration/live-load.c drive it. Its prepare callback turns the
+ * handshake into a VM: the guest-visible configuration comes from the
+ * source, host-side settings (console, API socket, seccomp) and device
+ * sockets/paths (matched by device id and kind) from this command line;
+ * the source's CPUID features must all be available here; then the VM
+ * is built around fresh memory without loading a kernel.
+ */
+#include "vmm/vm-migrate.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "migration/live-wire.h"
+#include "migration/state-fdt-read.h"
+#include "vmm/config-json.h"
+#include "vmm/config.h"
+#include "vmm/kvm.h"
+#include "vmm/log.h"
+#include "vmm/mem.h"
+#include "vmm/vm-internal.h"
+
+/* Most CPUID entries KVM reports (it caps KVM_GET_SUPPORTED_CPUID lower). */
+#define IN_CPUID_MAX 256
+
+struct incoming {
+	const struct vm_config *host;
+	struct vm *vm; /* built by prepare */
+};
+
+/* Guest-visible configuration from @json, host-side parts from @host. */
+static int merge_config(const char *json, const struct vm_config *host,
+			struct vm_config *out, char *err, size_t errlen)
+{
+	struct json_object *root;
+	unsigned int i, j;
+	int ret;
+
+	root = config__json_parse_text(json, strlen(json), err, errlen);
+	if (!root)
+		return -EINVAL;
+	config__init(out);
+	ret = config__from_json_object(out, root, err, errlen);
+	json_object_put(root);
+	if (ret)
+		return -EINVAL;
+	out->serial = host->serial;
+	memcpy(out->serial_path, host->serial_path, sizeof(out->serial_path));
+	memcpy(out->api_sock, host->api_sock, sizeof(out->api_sock));
+	out->seccomp = host->seccomp;
+	if (host->nr_vfio != out->nr_vfio) {
+		snprintf(err, errlen,
+			 "the source has %u passthrough devices, this command line %u",
+			 out->nr_vfio, host->nr_vfio);
+		return -EINVAL;
+	}
+	for (i = 0; i < out->nr_vfio; i++) {
+		for (j = 0; j < host->nr_vfio; j++)
+			if (!strcmp(out->vfio[i].id, host->vfio[j].id))
+				break;
+		if (j == host->nr_vfio || host->vfio[j].kind != out->vfio[i].kind) {
+			snprintf(err, errlen,
+				 "source device '%s' has no device of the same kind and id on this command line",
+				 out->vfio[i].id);
+			return -EINVAL;
+		}
+		memcpy(out->vfio[i].path, host->vfio[j].path,
+		       sizeof(out->vfio[i].path));
+	}
+	return 0;
+}
+
+static const struct kvm_cpuid_entry2 *find_leaf(const struct kvm_cpuid2 *c,
+						uint32_t fn, uint32_t idx)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->nent; i++)
+		if (c->entries[i].function == fn && c->entries[i].index == idx)
+			return &c->entries[i];
+	return NULL;
+}
+
+/*
+ * Feature leaves: every bit the source offers must be offered here, or
+ * the guest could be using an instruction this host lacks.
+ */
+static int check_cpuid(const struct kvm_cpuid2 *here, const uint32_t *src,
+		       size_t n, char *err, size_t errlen)
+{
+	static const struct { uint32_t fn, idx; } leaves[] = {
+		{ 1, 0 }, { 7, 0 }, { 0xd, 1 }, { 0x80000001, 0 },
+	};
+	static const char *const regs[] = { "eax", "ebx", "ecx", "edx" };
+	size_t i, k;
+	int r;
+
+	for (i = 0; i + 6 <= n; i += 6) {
+		const struct kvm_cpuid_entry2 *e;
+
+		for (k = 0; k < ARRAY_SIZE(leaves); k++)
+			if (src[i] == leaves[k].fn && src[i + 1] == leaves[k].idx)
+				break;
+		if (k == ARRAY_SIZE(leaves))
+			continue;
+		e = find_leaf(here, src[i], src[i + 1]);
+		for (r = 0; r < 4; r++) {
+			uint32_t want = src[i + 2 + r];
+			uint32_t have = !e ? 0 : r == 0 ? e->eax : r == 1 ? e->ebx :
+					       r == 2 ? e->ecx : e->edx;
+
+			/* Leaf 1 EBX is APIC id / counts, not features. */
+			if (src[i] == 1 && r < 2)
+				continue;
+			if (want & ~have) {
+				snprintf(err, errlen,
+					 "CPUID leaf 0x%x.%u %s: the source has features 0x%08x this host lacks",
+					 src[i], src[i + 1], regs[r], want & ~have);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+static int prepare(void *opaque, struct state_reader *r, int node,
+		   uint64_t mem_size, struct migration **mig, char *err,
+		   size_t errlen)
+{
+	struct incoming *in = opaque;
+	struct guest_mem *mem;
+	struct vm_config cfg;
+	const char *json;
+	uint32_t *cpuid;
+	size_t len, n;
+	int ret;
+
+	json = state__get_array(r, node, "config", 1, &len);
+	if (!json || !len || memchr(json, '\0', len) != json + len - 1) {
+		snprintf(err, errlen, "handshake: no valid VM configuration");
+		return -EINVAL;
+	}
+	ret = merge_config(json, in->host, &cfg, err, errlen);
+	if (ret)
+		return ret;
+	if (cfg.mem_size != mem_size) {
+		snprintf(err, errlen, "handshake: the configuration says %llu bytes of RAM, the stream %llu",
+			 (unsigned long long)cfg.mem_size, (unsigned long long)mem_size);
+		return -EINVAL;
+	}
+	cpuid = calloc(IN_CPUID_MAX * 6, sizeof(*cpuid));
+	if (!cpuid)
+		return -ENOMEM;
+	if (state__get_u32_array(r, node, "cpuid", cpuid, IN_CPUID_MAX * 6, &n)) {
+		snprintf(err, errlen, "handshake: %s", state_reader__error(r));
+		free(cpuid);
+		return -EINVAL;
+	}
+	ret = mem__create(mem_size, &mem);
+	if (ret) {
+		snprintf(err, errlen, "cannot allocate %llu MiB of guest memory: %s",
+			 (unsigned long long)(mem_size >> 20), strerror(-ret));
+		free(cpuid);
+		return ret;
+	}
+	ret = vm__build(&cfg, mem, &in->vm);
+	if (ret) {
+		snprintf(err, errlen, "cannot build the VM (%u vCPUs, %llu MiB, %u devices): %s",
+			 cfg.vcpus, (unsigned long long)(mem_size >> 20), cfg.nr_vfio,
+			 strerror(-ret));
+		free(cpuid);
+		return ret;
+	}
+	ret = check_cpuid(in->vm->kvm->cpuid, cpuid, n, err, errlen);
+	free(cpuid);
+	if (ret)
+		return ret;
+	*mig = in->vm->mig;
+	return 0;
+}
+
+int vm__migrate_incoming(const struct vm_config *host, const char *url,
+			 struct vm **out, char *err, size_t errlen)
+{
+	struct incoming in = { .host = host };
+	struct live_load_env env = { .prepare = prepare, .opaque = &in };
+	struct live_addr addr;
+	int lfd, fd, ret;
+
+	ret = live_addr__parse(url, &addr, err, errlen);
+	if (ret)
+		return ret;
+	lfd = live_addr__listen(&addr);
+	if (lfd < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", url, strerror(-lfd));
+		return lfd;
+	}
+	log_info("migration: waiting for a source on %s", url);
+	do {
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	} while (fd < 0 && errno == EINTR);
+	ret = fd < 0 ? -errno : 0;
+	close(lfd);
+	if (addr.family == AF_UNIX)
+		unlink(((struct sockaddr_un *)&addr.sa)->sun_path);
+	if (ret) {
+		snprintf(err, errlen, "accept on %s: %s", url, strerror(-ret));
+		return ret;
+	}
+	ret = live__load(fd, &env, err, errlen);
+	close(fd);
+	if (ret) {
+		vm__destroy(in.vm);
+		return ret;
+	}
+	in.vm->restored = true;
+	in.vm->start_paused = false;
+	log_info("migration: VM received from %s; running", url);
+	*out = in.vm;
+	return 0;
+}
