@@ -7,13 +7,16 @@
 #   tools/bench.sh startup [RUNS]   process start -> first serial byte and
 #                                   -> exit, ferry vs QEMU; ferry's memory
 #                                   overhead (RSS minus guest memory)
+#   tools/bench.sh vfio             passthrough: trapped and mmapped BAR
+#                                   latency, DMA throughput, MSI-X latency,
+#                                   next to the bare port-I/O exit cost
 #   tools/bench.sh seccomp          guest port-I/O exit and API latency with
 #                                   seccomp in kill mode and off
 #   tools/bench.sh list             list the benchmarks
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 
 cmd=${1:-}
 [ -n "$cmd" ] || { usage; exit 2; }
@@ -27,6 +30,13 @@ startup)
 	exec python3 "$FERRY_SRC/tools/bench/startup.py" \
 		--ferry "$FERRY_BUILD/ferry" \
 		--guest "$FERRY_BUILD/tests/guest/ferry-guest.elf" "$@"
+	;;
+vfio)
+	build_ferry
+	[ -c /dev/kvm ] || die "/dev/kvm is missing: benchmarks need KVM"
+	exec python3 "$FERRY_SRC/tools/bench/vfio.py" --ferry "$FERRY_BUILD/ferry" \
+		--guest "$FERRY_BUILD/tests/guest/ferry-guest.elf" \
+		--testdev "$FERRY_BUILD/tools/testdev/ferry-testdev" "$@"
 	;;
 seccomp)
 	build_ferry

@@ -178,7 +178,7 @@ static int parse_snapshot(struct json_object *o, struct vmm_request *req,
 	bool have_path = false;
 
 	if (!o) {
-		snprintf(err, errlen, "a JSON body with \"path\" is required");
+		snprintf(err, errlen, "a JSON body with path (and optionally replace) is required");
 		return -EINVAL;
 	}
 	json_object_object_foreach(o, key, val) {

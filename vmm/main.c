@@ -90,6 +90,12 @@ int main(int argc, char **argv)
 	char err[512];
 	int ret;
 
+	/* Before any thread exists: every thread inherits the mask. */
+	ret = vm__block_signals();
+	if (ret) {
+		fprintf(stderr, "ferry: cannot set up signals: %s\n", strerror(-ret));
+		return EXIT_START_FAILED;
+	}
 	ret = cli__parse(argc, argv, &opts, err, sizeof(err));
 	if (ret == CLI_HELP) {
 		fputs(cli__usage(), stdout);
@@ -127,7 +133,7 @@ int main(int argc, char **argv)
 				  opts.restore_copy ? VM_RESTORE_COPY : VM_RESTORE_LAZY,
 				  opts.resume, &vm, err, sizeof(err));
 		if (ret)
-			log_err("cannot restore %s: %s", opts.restore_dir, err);
+			log_err("cannot restore: %s", err); /* err names the dir */
 	} else {
 		ret = vm__create(&opts.vm, &vm);
 		if (ret)

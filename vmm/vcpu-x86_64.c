@@ -99,6 +99,37 @@ static void fix_cpuid_entry(struct kvm_cpuid_entry2 *e, unsigned int id,
 	}
 }
 
+/*
+ * Hypervisor timing leaf 0x40000010 (the de-facto standard VMware
+ * introduced and KVM guests read): EAX = TSC frequency in kHz, EBX =
+ * LAPIC timer frequency in kHz (KVM's APIC timer ticks at 1 GHz). Lets
+ * a guest time things without calibrating against the PIT.
+ */
+#define CPUID_TIMING_LEAF 0x40000010u
+#define KVM_APIC_BUS_KHZ 1000000u
+
+static void add_timing_leaf(struct vcpu *vcpu, struct kvm_cpuid2 *c)
+{
+	int khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
+	unsigned int i;
+
+	if (khz <= 0)
+		return;
+	for (i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function == 0x40000000 && e->eax < CPUID_TIMING_LEAF)
+			e->eax = CPUID_TIMING_LEAF; /* max hypervisor leaf */
+		if (e->function == CPUID_TIMING_LEAF)
+			return;
+	}
+	c->entries[c->nent++] = (struct kvm_cpuid_entry2){
+		.function = CPUID_TIMING_LEAF,
+		.eax = (uint32_t)khz,
+		.ebx = KVM_APIC_BUS_KHZ,
+	};
+}
+
 static int setup_cpuid(struct vcpu *vcpu)
 {
 	const struct kvm_cpuid2 *src = vcpu->vm->kvm->cpuid;
@@ -107,13 +138,15 @@ static int setup_cpuid(struct vcpu *vcpu)
 	unsigned int i;
 	int ret = 0;
 
-	c = malloc(sz);
+	/* Room for one added leaf. */
+	c = malloc(sz + sizeof(src->entries[0]));
 	if (!c)
 		return -ENOMEM;
 	memcpy(c, src, sz);
 	for (i = 0; i < c->nent; i++)
 		fix_cpuid_entry(&c->entries[i], vcpu->id, vcpu->vm->nr_vcpus,
 				vcpu->vm->cfg.cpuid_compat);
+	add_timing_leaf(vcpu, c);
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0) {
 		ret = -errno;
 		log_err("vcpu%u: KVM_SET_CPUID2: %s", vcpu->id, strerror(-ret));

@@ -3,8 +3,9 @@
  * migration thread (SC_ROLE_MIGRATION) takes a job at a time: connect,
  * live_save__run, and on success ask the VM to stop. The engine's
  * run_paused/resume requests go to the VMM thread through an eventfd on
- * its event loop: the VMM thread pauses the VM and runs the stop-copy
- * part itself while the migration thread waits. The handshake carries
+ * its event loop: the VMM thread pauses (or resumes) the VM and answers;
+ * the stop-copy part then runs on the migration thread, whose seccomp
+ * role can read the paused vCPUs' and irqchip's state. The handshake carries
  * the VM configuration and the CPUID the guest may rely on.
  */
 #include "vmm/vm-migrate.h"
@@ -33,7 +34,7 @@
 
 enum mig_req {
 	MIG_REQ_NONE = 0,
-	MIG_REQ_RUN_PAUSED,
+	MIG_REQ_PAUSE,
 	MIG_REQ_RESUME,
 };
 
@@ -52,8 +53,6 @@ struct vm_migrate {
 	struct live_save *ls;     /* owned: the running or last migration */
 	/* A request to the VMM thread and its answer. */
 	enum mig_req req;
-	int (*req_fn)(void *arg);
-	void *req_arg;
 	bool req_done, req_paused;
 	int req_ret;
 	bool we_paused;           /* VMM thread only */
@@ -66,8 +65,6 @@ static void on_request(void *opaque, uint32_t events)
 	struct vm_migrate *m = opaque;
 	struct vm_info info;
 	enum mig_req req;
-	int (*fn)(void *);
-	void *arg;
 	uint64_t v;
 	bool paused = false;
 	int ret = 0;
@@ -77,11 +74,9 @@ static void on_request(void *opaque, uint32_t events)
 		return;
 	pthread_mutex_lock(&m->lock);
 	req = m->req;
-	fn = m->req_fn;
-	arg = m->req_arg;
 	m->req = MIG_REQ_NONE;
 	pthread_mutex_unlock(&m->lock);
-	if (req == MIG_REQ_RUN_PAUSED) {
+	if (req == MIG_REQ_PAUSE) {
 		vm__get_info(m->vm, &info);
 		m->we_paused = false;
 		if (info.state == VM_STATE_RUNNING) {
@@ -90,10 +85,7 @@ static void on_request(void *opaque, uint32_t events)
 		} else if (info.state != VM_STATE_PAUSED) {
 			ret = -ESHUTDOWN;
 		}
-		if (!ret) {
-			paused = true;
-			ret = fn(arg);
-		}
+		paused = ret == 0;
 	} else if (req == MIG_REQ_RESUME) {
 		if (m->we_paused)
 			ret = vm__resume(m->vm);
@@ -112,16 +104,13 @@ static void on_request(void *opaque, uint32_t events)
 }
 
 /* Migration thread: post @req to the VMM thread and wait for it. */
-static int post(struct vm_migrate *m, enum mig_req req, int (*fn)(void *),
-		void *arg, bool *paused)
+static int post(struct vm_migrate *m, enum mig_req req, bool *paused)
 {
 	uint64_t one = 1;
 	int ret;
 
 	pthread_mutex_lock(&m->lock);
 	m->req = req;
-	m->req_fn = fn;
-	m->req_arg = arg;
 	m->req_done = false;
 	m->req_paused = false;
 	pthread_mutex_unlock(&m->lock);
@@ -140,12 +129,14 @@ static int post(struct vm_migrate *m, enum mig_req req, int (*fn)(void *),
 static int env_run_paused(void *opaque, int (*fn)(void *), void *arg,
 			  bool *paused)
 {
-	return post(opaque, MIG_REQ_RUN_PAUSED, fn, arg, paused);
+	int ret = post(opaque, MIG_REQ_PAUSE, paused);
+
+	return ret ? ret : fn(arg);
 }
 
 static void env_resume(void *opaque)
 {
-	post(opaque, MIG_REQ_RESUME, NULL, NULL, NULL);
+	post(opaque, MIG_REQ_RESUME, NULL);
 }
 
 /* CPUID the guest sees: (function, index, eax, ebx, ecx, edx) each. */

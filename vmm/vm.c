@@ -260,7 +260,7 @@ static void on_signal(void *opaque, uint32_t events)
  * blocked in every thread (vCPU threads inherit the mask). The kick
  * signal is blocked here too and unblocked only in vCPU threads.
  */
-static int setup_signals(struct vm *vm)
+int vm__block_signals(void)
 {
 	sigset_t set;
 	int ret;
@@ -272,8 +272,21 @@ static int setup_signals(struct vm *vm)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	sigdelset(&set, VCPU_KICK_SIGNAL);
+	return -pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+static int setup_signals(struct vm *vm)
+{
+	sigset_t set;
+	int ret;
+
+	/* Normally done by main() before any thread; harmless twice. */
+	ret = vm__block_signals();
+	if (ret)
+		return ret;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
 	vm->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (vm->sigfd < 0)
 		return -errno;

@@ -52,6 +52,15 @@ struct vm_info {
 };
 
 /*
+ * Block SIGTERM/SIGINT (delivered later through the VM's signalfd) and
+ * the vCPU kick signal in the calling thread. main() calls it first,
+ * before any thread exists, so that every thread inherits the mask and
+ * a signal can never take the default action on some helper thread.
+ * Returns 0 or -errno.
+ */
+int vm__block_signals(void);
+
+/*
  * Build a VM from @cfg (borrowed; copied): open /dev/kvm, check
  * capabilities, create memory, irqchip, vCPUs and devices, load the
  * kernel. Nothing runs yet. Logs the reason and returns -errno on

@@ -7,6 +7,7 @@
 #include "pci.h"
 
 #include "guest.h"
+#include "io.h"
 #include "layout.h"
 #include "serial.h"
 
@@ -30,6 +31,7 @@
 
 extern uint64_t pdpt[512]; /* tables.S */
 
+/* io.h has byte accesses only; configuration space needs 16 and 32 bits. */
 static inline void outl(uint16_t port, uint32_t v)
 {
 	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
@@ -53,14 +55,6 @@ static inline uint16_t inw(uint16_t port)
 	uint16_t v;
 
 	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
 	return v;
 }
 
@@ -91,7 +85,7 @@ uint16_t pci__read16(const struct pci_fn *f, unsigned int off)
 uint8_t pci__read8(const struct pci_fn *f, unsigned int off)
 {
 	select_reg(f->slot, f->fn, off);
-	return inb((uint16_t)(PCI_CONF_DATA + (off & 3)));
+	return io_inb((uint16_t)(PCI_CONF_DATA + (off & 3)));
 }
 
 void pci__write32(const struct pci_fn *f, unsigned int off, uint32_t val)

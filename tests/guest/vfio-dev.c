@@ -36,9 +36,9 @@
 #define MSIX_VCTRL 12
 
 #define MAX_FNS 64          /* functions remembered from the bus scan */
-#define DEFAULT_SELFTEST_MS 1000
+#define DEFAULT_SELFTEST_MS 1000 /* a self-IPI takes microseconds; generous */
 #define PAUSE_CAP_MS 10     /* a longer TSC jump in a wait is a VM pause */
-#define TD_VERSION_MIN 1
+#define TD_VERSION_MIN 1    /* the register layout this driver knows */
 
 static const char *tag = "vfio";
 static uint64_t ram_next, ram_end; /* guest RAM handed out for buffers */
@@ -558,6 +558,25 @@ uint64_t vfio_hash__buf(const void *p, uint64_t len, uint64_t seed)
 		h.l[1] = vfio_hash__mix(h.l[1], tail);
 	}
 	return vfio_hash__final(&h);
+}
+
+/* Largest background-writer generation taken as plausible. */
+#define WRITER_GEN_MAX 0xffffffffULL
+
+bool vfio_dev__writer_word(uint64_t off, uint64_t w)
+{
+	static uint64_t k_inv;
+	uint64_t x = w, h;
+	int i;
+
+	if (!k_inv) { /* Newton: each step doubles the correct low bits */
+		k_inv = 0x9e3779b97f4a7c15ULL;
+		for (i = 0; i < 5; i++)
+			k_inv *= 2 - 0x9e3779b97f4a7c15ULL * k_inv;
+	}
+	x ^= (x >> 29) ^ (x >> 58); /* undoes h ^= h >> 29 */
+	h = (x * k_inv) ^ off;      /* undoes h *= K, then h ^= off */
+	return h >= 1 && h <= WRITER_GEN_MAX;
 }
 
 uint64_t vfio__ns_x100(uint64_t ticks, uint64_t n, uint64_t per_ms)

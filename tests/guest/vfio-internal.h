@@ -164,6 +164,14 @@ uint64_t vfio_hash__final(const struct vfio_hash *h);
 /* The whole hash of @len bytes at @p (any length). */
 uint64_t vfio_hash__buf(const void *p, uint64_t len, uint64_t seed);
 
+/*
+ * True if @w at device offset @off is a word of ferry-testdev's own
+ * background writer (--dirty-rate): td__mix(generation + 1, off) for a
+ * generation below 2^32. td__mix is invertible, so this decodes the
+ * generation; random data passes with probability 2^-32.
+ */
+bool vfio_dev__writer_word(uint64_t off, uint64_t w);
+
 /* The register block the digest covers, as testdev lays it out. */
 struct vfio_td_regs {
 	uint32_t scratch[TD_NR_SCRATCH];

@@ -161,6 +161,7 @@ struct testdev {
 	const char *socket_path;
 	uint64_t mem_size;
 	uint64_t dirty_rate; /* bytes per second while running */
+	uint64_t dirty_offset; /* background writes stay in [offset, mem_size) */
 	bool precopy;
 	unsigned int resume_delay_ms;
 	/* device */

@@ -50,7 +50,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: ferry-testdev --socket PATH [--mem-size SIZE]\n"
-		"       [--dirty-rate BYTES/s] [--precopy on|off]\n"
+		"       [--dirty-rate BYTES/s] [--dirty-offset OFF] [--precopy on|off]\n"
 		"       [--resume-delay-ms N] [--seccomp kill|trap|log|off]\n"
 		"       [--verbose]\n"
 		"SIZE and BYTES take K/M/G suffixes (powers of 1024).\n");
@@ -86,6 +86,7 @@ static int parse_args(struct testdev *td, int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "mem-size", required_argument, NULL, 'm' },
 		{ "dirty-rate", required_argument, NULL, 'd' },
+		{ "dirty-offset", required_argument, NULL, 'o' },
 		{ "precopy", required_argument, NULL, 'p' },
 		{ "resume-delay-ms", required_argument, NULL, 'r' },
 		{ "seccomp", required_argument, NULL, 'S' },
@@ -115,6 +116,13 @@ static int parse_args(struct testdev *td, int argc, char **argv)
 			if (parse_size(optarg, &td->dirty_rate) ||
 			    td->dirty_rate > (1ULL << 40)) {
 				fprintf(stderr, "--dirty-rate: bytes per second\n");
+				return -EINVAL;
+			}
+			break;
+		case 'o':
+			if (parse_size(optarg, &td->dirty_offset) ||
+			    td->dirty_offset & 7) {
+				fprintf(stderr, "--dirty-offset: a multiple of 8 bytes\n");
 				return -EINVAL;
 			}
 			break;
@@ -150,6 +158,10 @@ static int parse_args(struct testdev *td, int argc, char **argv)
 		case 'v': log__set_level(LOG_LEVEL_DEBUG); break;
 		default: usage(); return -EINVAL;
 		}
+	}
+	if (td->dirty_offset >= td->mem_size) {
+		fprintf(stderr, "--dirty-offset must be below --mem-size\n");
+		return -EINVAL;
 	}
 	if (!td->socket_path || optind != argc) {
 		usage();

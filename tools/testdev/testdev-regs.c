@@ -141,6 +141,9 @@ static void background_write(struct testdev *td, uint64_t bytes)
 {
 	struct td_regs *r = &td->regs;
 
+	/* A migrated cursor from a device with another window: clamp it. */
+	if (r->dirty_cursor < td->dirty_offset || r->dirty_cursor >= td->mem_size)
+		r->dirty_cursor = td->dirty_offset;
 	while (bytes) {
 		uint64_t n = MIN(bytes, td->mem_size - r->dirty_cursor), i;
 
@@ -153,7 +156,7 @@ static void background_write(struct testdev *td, uint64_t bytes)
 		r->dirty_cursor += n;
 		bytes -= n;
 		if (r->dirty_cursor >= td->mem_size) {
-			r->dirty_cursor = 0;
+			r->dirty_cursor = td->dirty_offset;
 			r->dirty_gen++;
 		}
 	}

@@ -3,9 +3,12 @@
  * a fake VMM thread (no /dev/kvm needed): every command's human and
  * --json output, server errors (exit 1 with the server's message),
  * unreachable sockets (exit 3), usage errors (exit 2), `ferryctl config`
- * output loadable by `ferry --config`, and the progress display of
- * `ferryctl wait` following a simulated long-running operation. Also
- * the progress line formatter on its own. argv[1]: the ferryctl binary.
+ * output loadable by `ferry --config`, the progress display of
+ * `ferryctl wait` following a simulated long-running operation, and
+ * `ferryctl snapshot create` (whose request holds the fake VMM thread
+ * for 400 ms while the progress is polled from the operation record on
+ * the API thread). Also the progress line formatter on its own.
+ * argv[1]: the ferryctl binary.
  */
 #include <errno.h>
 #include <poll.h>
@@ -28,6 +31,7 @@
 #include "vmm/api.h"
 #include "vmm/config-json.h"
 #include "vmm/config.h"
+#include "vmm/op-progress.h"
 #include "vmm/request.h"
 #include "vmm/util.h"
 
@@ -38,9 +42,32 @@ static struct api *api;
 static pthread_t vmm_thread;
 static volatile bool vmm_stop;
 static enum vm_state fake_state;
-static int op_mode;         /* 0: none, 1: succeeds, 2: fails */
-static unsigned int op_polls;
 static char out[65536], err[8192];
+static char snap_path[4096]; /* the last PUT /snapshot/create's path */
+
+/*
+ * A simulated long operation in the API's record: 1 GiB in four steps
+ * of 25 % every 100 ms, then success or ENOSPC. Begun by the caller.
+ */
+static int simulate_op(bool fail)
+{
+	struct op_progress *ops = api__op_progress(api);
+	unsigned int i;
+
+	for (i = 1; i <= 4; i++) {
+		usleep(100 * 1000);
+		op_progress__update(ops, (uint64_t)i << 28, 0);
+	}
+	op_progress__end(ops, fail ? -ENOSPC : 0,
+			 fail ? "No space left on device" : NULL);
+	return fail ? -ENOSPC : 0;
+}
+
+static void *simulate_thread(void *arg)
+{
+	simulate_op(arg != NULL);
+	return NULL;
+}
 
 static void fake_exec(void *opaque, const struct vmm_request *req,
 		      struct vmm_response *r)
@@ -76,20 +103,20 @@ static void fake_exec(void *opaque, const struct vmm_request *req,
 	case VMM_REQ_SHUTDOWN:
 		r->info.state = VM_STATE_STOPPING;
 		break;
-	case VMM_REQ_GET_OPERATION:
-		if (!op_mode)
+	case VMM_REQ_SNAPSHOT_CREATE:
+		/* Like control.c: holds this (VMM) thread until it is done. */
+		snprintf(snap_path, sizeof(snap_path), "%s", req->snapshot.path);
+		if (op_progress__begin(api__op_progress(api), "snapshot",
+				       1ULL << 30)) {
+			r->ret = -EBUSY;
 			break;
-		/* 1 GiB in four steps of 25 %, 100 ms apart. */
-		op_polls++;
-		r->op.id = 3;
-		strcpy(r->op.name, "snapshot");
-		r->op.total_bytes = 1ULL << 30;
-		r->op.done_bytes = (uint64_t)MIN(op_polls, 4) << 28;
-		r->op.elapsed_ms = op_polls * 100;
-		r->op.state = op_polls < 4 ? VMM_OP_RUNNING :
-			      op_mode == 1 ? VMM_OP_SUCCEEDED : VMM_OP_FAILED;
-		if (r->op.state == VMM_OP_FAILED)
-			strcpy(r->op.message, "No space left on device");
+		}
+		r->ret = simulate_op(strstr(req->snapshot.path, "full") != NULL);
+		if (r->ret)
+			snprintf(r->message, sizeof(r->message),
+				 "snapshot %.200s: No space left on device",
+				 req->snapshot.path);
+		op_progress__get(api__op_progress(api), &r->op);
 		break;
 	default:
 		r->ret = -ENOTSUP;
@@ -249,30 +276,79 @@ static void test_ferryctl__errors(void **state)
 	assert_int_equal(ctl("--bogus"), 2);
 }
 
+/* Run `ferryctl wait` (with @json) against a simulated operation. */
+static int wait_for_sim(bool fail, bool json)
+{
+	pthread_t t;
+	int ret;
+
+	assert_int_equal(op_progress__begin(api__op_progress(api), "snapshot",
+					    1ULL << 30), 0);
+	assert_int_equal(pthread_create(&t, NULL, simulate_thread,
+					fail ? (void *)1 : NULL), 0);
+	ret = ctl("--api-sock %s %swait", sock, json ? "--json " : "");
+	pthread_join(t, NULL);
+	return ret;
+}
+
 static void test_ferryctl__wait_progress(void **state)
 {
-	op_mode = 0;
+	/* First test touching the record: no operation yet. */
 	assert_int_equal(ctl("--api-sock %s wait", sock), 0);
 	assert_contains(out, "no long-running operation has run");
 
-	op_mode = 1;
-	op_polls = 0;
-	assert_int_equal(ctl("--api-sock %s wait", sock), 0);
-	/* Not a terminal: the final line with the average rate. */
-	assert_contains(out, "snapshot [##############################] 100%  1.0 GiB / 1.0 GiB  2.5 GiB/s  done in 0s");
+	assert_int_equal(wait_for_sim(false, false), 0);
+	/* Not a terminal: progress lines, then the final one. */
+	assert_contains(out, "snapshot [");
+	assert_contains(out, "snapshot [##############################] 100%  1.0 GiB / 1.0 GiB");
+	assert_contains(out, "done in 0s");
 
-	op_mode = 2;
-	op_polls = 0;
-	assert_int_equal(ctl("--api-sock %s wait", sock), 1);
+	assert_int_equal(wait_for_sim(true, false), 1);
 	assert_contains(err, "ferryctl: snapshot failed: No space left on device");
 
-	op_mode = 1;
-	op_polls = 0;
-	assert_int_equal(ctl("--api-sock %s --json wait", sock), 0);
+	assert_int_equal(wait_for_sim(false, true), 0);
 	/* One JSON line per poll, the last one final. */
 	assert_contains(out, "\"state\":\"running\"");
 	assert_contains(out, "\"state\":\"succeeded\"");
-	op_mode = 0;
+}
+
+static void test_ferryctl__snapshot_create(void **state)
+{
+	char cwd[4096], want[8192];
+
+	/* Progress from the record while the request holds the VMM thread. */
+	assert_int_equal(ctl("--api-sock %s snapshot create %s/snap", sock,
+			     tmpdir), 0);
+	assert_string_equal(snap_path + strlen(tmpdir), "/snap");
+	assert_contains(out, "snapshot [");
+	assert_contains(out, " / 1.0 GiB");
+	assert_contains(out, "snapshot saved to ");
+	assert_contains(out, "/snap: 1.00 GiB in 0.");
+
+	/* A relative path is made absolute against ferryctl's directory. */
+	assert_int_equal(ctl("--api-sock %s snapshot create rel --replace", sock), 0);
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	snprintf(want, sizeof(want), "%s/rel", cwd);
+	assert_string_equal(snap_path, want);
+
+	assert_int_equal(ctl("--api-sock %s snapshot create %s/full", sock,
+			     tmpdir), 1);
+	assert_contains(err, "/full: No space left on device (HTTP 507)");
+
+	assert_int_equal(ctl("--api-sock %s --json snapshot create %s/j", sock,
+			     tmpdir), 0);
+	assert_contains(out, "\"state\": \"succeeded\"");
+	assert_contains(out, "\"total_bytes\": 1073741824");
+
+	assert_int_equal(ctl("--api-sock %s snapshot create", sock), 2);
+	assert_int_equal(ctl("--api-sock %s snapshot frob x", sock), 2);
+	assert_int_equal(ctl("snapshot create x"), 2);
+	assert_contains(err, "--api-sock PATH is required");
+	assert_int_equal(ctl("--api-sock %s --replace status", sock), 2);
+	/* inspect needs no server; a directory that is no snapshot: 1. */
+	assert_int_equal(ctl("snapshot inspect %s", tmpdir), 1);
+	assert_contains(err, "invalid snapshot");
+	assert_contains(err, "MANIFEST");
 }
 
 static void test_ferryctl__progress_format(void **state)
@@ -305,6 +381,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_ferryctl__config_reusable),
 		cmocka_unit_test(test_ferryctl__errors),
 		cmocka_unit_test(test_ferryctl__wait_progress),
+		cmocka_unit_test(test_ferryctl__snapshot_create),
 		cmocka_unit_test(test_ferryctl__progress_format),
 	};
 

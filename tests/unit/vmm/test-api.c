@@ -26,6 +26,7 @@
 #include "vmm/api-queue.h"
 #include "vmm/api.h"
 #include "vmm/config.h"
+#include "vmm/op-progress.h"
 #include "vmm/request.h"
 
 static char tmpdir[] = "/tmp/ferry-test-api-XXXXXX";
@@ -88,13 +89,25 @@ static void fake_exec(void *opaque, const struct vmm_request *req,
 		r->info.state = fake_state;
 		__atomic_store_n(&shutdown_seen, 1, __ATOMIC_RELEASE);
 		break;
-	case VMM_REQ_GET_OPERATION:
-		r->op = (struct vmm_op_progress){ .state = VMM_OP_RUNNING,
-						  .id = 7,
-						  .name = "snapshot",
-						  .done_bytes = 50,
-						  .total_bytes = 200,
-						  .elapsed_ms = 10 };
+	case VMM_REQ_SNAPSHOT_CREATE:
+		/* Holds this thread 800 ms, longer than the 500 ms limit. */
+		if (op_progress__begin(api__op_progress(api), "snapshot", 100)) {
+			r->ret = -EBUSY;
+			break;
+		}
+		usleep(400 * 1000);
+		op_progress__update(api__op_progress(api), 50, 0);
+		usleep(400 * 1000);
+		if (strcmp(req->snapshot.path, "/exists") == 0)
+			r->ret = -EEXIST;
+		else if (strcmp(req->snapshot.path, "/full") == 0)
+			r->ret = -ENOSPC;
+		if (r->ret)
+			snprintf(r->message, sizeof(r->message), "snapshot %.200s: %s%s",
+				 req->snapshot.path, strerror(-r->ret),
+				 req->snapshot.replace ? " (replace)" : "");
+		op_progress__end(api__op_progress(api), r->ret, r->message);
+		op_progress__get(api__op_progress(api), &r->op);
 		break;
 	default:
 		r->ret = -ENOTSUP;
@@ -222,11 +235,108 @@ static void test_api__pause_resume(void **state)
 
 static void test_api__operation(void **state)
 {
+	struct op_progress *ops = api__op_progress(api);
+
+	/* Served from the record by the API thread, not the VMM thread. */
+	assert_int_equal(req("GET", "/vm/operation", NULL, NULL), 200);
+	assert_contains(tc_body(resp), "\"state\": \"none\"");
+	assert_int_equal(op_progress__begin(ops, "snapshot", 200), 0);
+	op_progress__update(ops, 50, 0);
 	assert_int_equal(req("GET", "/vm/operation", NULL, NULL), 200);
 	assert_contains(tc_body(resp), "\"state\": \"running\"");
 	assert_contains(tc_body(resp), "\"operation\": \"snapshot\"");
 	assert_contains(tc_body(resp), "\"done_bytes\": 50");
 	assert_contains(tc_body(resp), "\"total_bytes\": 200");
+}
+
+struct snap_call {
+	const char *body;
+	int status;
+	char resp[TC_RESP_MAX];
+};
+
+static void *snap_thread(void *arg)
+{
+	struct snap_call *c = arg;
+
+	c->status = tc_request(sock, "PUT", "/snapshot/create",
+			       "application/json", c->body, c->resp,
+			       sizeof(c->resp));
+	return NULL;
+}
+
+static void test_api__snapshot_create(void **state)
+{
+	struct snap_call c = { .body = "{\"path\": \"/s\", \"replace\": true}" };
+	unsigned int before = __atomic_load_n(&executed, __ATOMIC_ACQUIRE);
+	char big[5000];
+	pthread_t t;
+	long t0;
+
+	assert_int_equal(req("PUT", "/snapshot/create", NULL, NULL), 400);
+	assert_contains(tc_body(resp), "a JSON body with path");
+	assert_int_equal(req("PUT", "/snapshot/create", "application/json",
+			     "{\"path\": 1}"), 400);
+	assert_contains(tc_body(resp), "$.path: expected a string");
+	assert_int_equal(req("PUT", "/snapshot/create", "application/json",
+			     "{\"replace\": true}"), 400);
+	assert_contains(tc_body(resp), "$.path: required");
+	assert_int_equal(req("PUT", "/snapshot/create", "application/json",
+			     "{\"path\": \"/s\", \"replace\": 1}"), 400);
+	assert_contains(tc_body(resp), "$.replace: expected true or false");
+	assert_int_equal(req("PUT", "/snapshot/create", "application/json",
+			     "{\"path\": \"/s\", \"x\": 1}"), 400);
+	assert_contains(tc_body(resp), "$.x: unknown key");
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "{\"path\": \"/", 11);
+	memcpy(big + sizeof(big) - 3, "\"}", 3);
+	assert_int_equal(req("PUT", "/snapshot/create", "application/json",
+			     big), 400);
+	assert_contains(tc_body(resp), "$.path: expected 1 to 4095 bytes");
+	/* Rejected by the API thread: never reached the VMM thread. */
+	assert_int_equal(__atomic_load_n(&executed, __ATOMIC_ACQUIRE), before);
+
+	/*
+	 * 800 ms on the VMM thread: not cut off by the 500 ms request
+	 * limit, and the API thread serves others meanwhile.
+	 */
+	assert_int_equal(pthread_create(&t, NULL, snap_thread, &c), 0);
+	usleep(200 * 1000);
+	t0 = tc_now_ms();
+	assert_int_equal(req("GET", "/version", NULL, NULL), 200);
+	assert_int_equal(req("GET", "/vm/operation", NULL, NULL), 200);
+	assert_true(tc_now_ms() - t0 < 150);
+	assert_contains(tc_body(resp), "\"state\": \"running\"");
+	assert_contains(tc_body(resp), "\"total_bytes\": 100");
+	pthread_join(t, NULL);
+	assert_int_equal(c.status, 200);
+	assert_contains(tc_body(c.resp), "\"state\": \"succeeded\"");
+	assert_contains(tc_body(c.resp), "\"operation\": \"snapshot\"");
+	assert_contains(tc_body(c.resp), "\"done_bytes\": 50");
+
+	/* Errors map to statuses, with the VMM side's message. */
+	c.body = "{\"path\": \"/exists\"}";
+	snap_thread(&c);
+	assert_int_equal(c.status, 409);
+	assert_contains(tc_body(c.resp), "snapshot /exists: File exists");
+	c.body = "{\"path\": \"/full\", \"replace\": true}";
+	snap_thread(&c);
+	assert_int_equal(c.status, 507);
+	assert_contains(tc_body(c.resp), "No space left on device (replace)");
+	assert_int_equal(req("GET", "/vm/operation", NULL, NULL), 200);
+	assert_contains(tc_body(resp), "\"state\": \"failed\"");
+	assert_contains(tc_body(resp), "\"error\": \"snapshot /full: No space");
+}
+
+static void test_api__snapshot_after_close(void **state)
+{
+	struct snap_call c = { .body = "{\"path\": \"/s\"}" };
+
+	/* The VMM side is gone: 503 at once, the connection not left hanging. */
+	api_queue__close(api__queue(api));
+	snap_thread(&c);
+	assert_int_equal(c.status, 503);
+	assert_contains(tc_body(c.resp), "shutting down");
 }
 
 static void test_api__unknown_path_and_method(void **state)
@@ -542,6 +652,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_api__get_vm, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_api__pause_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_api__operation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_api__snapshot_create, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_api__snapshot_after_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_api__unknown_path_and_method, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_api__bad_bodies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_api__oversized, setup, teardown),

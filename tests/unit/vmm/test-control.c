@@ -3,7 +3,10 @@
  * defines the vm__* and event__* functions control.c calls): state
  * preconditions answer -EBUSY with the reason, shutdown requests an
  * orderly stop, GET /vm copies the configuration, the operation record
- * tracks progress, and attach/detach wire the API queue to the event
+ * tracks progress, a snapshot request checks its preconditions and
+ * reports vm__snapshot's result and progress (a fake vm__snapshot, run
+ * on a real migration worker thread with seccomp off), and
+ * attach/detach wire the API queue to the event
  * loop (a request posted through a real API object is executed when
  * the loop's callback runs; after detach it is refused).
  */
@@ -28,7 +31,10 @@
 #include "vmm/config.h"
 #include "vmm/control.h"
 #include "vmm/event.h"
+#include "seccomp/sandbox.h"
+#include "vmm/op-progress.h"
 #include "vmm/request.h"
+#include "vmm/vm-snapshot.h"
 #include "vmm/vm.h"
 
 /* --- fake VM and event loop --- */
@@ -39,6 +45,32 @@ static struct {
 	enum vm_stop_reason stop_reason;
 	struct vm_config cfg;
 } fake;
+
+static struct {
+	int ret;
+	unsigned int calls;
+	char path[64];
+	bool replace;
+	pthread_t thread;
+	struct vmm_op_progress mid; /* the record seen during the save */
+} fake_snap;
+
+static struct api *api;
+
+int vm__snapshot(struct vm *vm, const char *dir, bool replace,
+		 vm_progress_fn progress, void *opaque, char *err,
+		 size_t errlen)
+{
+	fake_snap.calls++;
+	fake_snap.thread = pthread_self();
+	snprintf(fake_snap.path, sizeof(fake_snap.path), "%s", dir);
+	fake_snap.replace = replace;
+	progress(opaque, 300, 1000);
+	op_progress__get(api__op_progress(api), &fake_snap.mid);
+	if (fake_snap.ret)
+		snprintf(err, errlen, "snapshot %s: disk full", dir);
+	return fake_snap.ret;
+}
 
 static struct {
 	int fd;
@@ -107,7 +139,6 @@ int event__del(struct event_loop *loop, int fd)
 /* --- tests --- */
 static char tmpdir[] = "/tmp/ferry-test-control-XXXXXX";
 static struct vm *const vm = (struct vm *)&fake;
-static struct api *api;
 static struct control *ctl;
 static struct vmm_response resp;
 
@@ -116,6 +147,7 @@ static int setup(void **state)
 	char path[128];
 
 	memset(&fake, 0, sizeof(fake));
+	memset(&fake_snap, 0, sizeof(fake_snap));
 	memset(&loop_reg, 0, sizeof(loop_reg));
 	config__init(&fake.cfg);
 	strcpy(fake.cfg.kernel, "/guest.elf");
@@ -250,6 +282,62 @@ static void test_control__operation_progress(void **state)
 	assert_int_equal(resp.op.total_bytes, 20);
 }
 
+static void snapshot_req(const char *path, bool replace)
+{
+	struct vmm_request req = { .type = VMM_REQ_SNAPSHOT_CREATE };
+
+	snprintf(req.snapshot.path, sizeof(req.snapshot.path), "%s", path);
+	req.snapshot.replace = replace;
+	memset(&resp, 0, sizeof(resp));
+	control__execute(ctl, &req, &resp);
+}
+
+static void test_control__snapshot(void **state)
+{
+	/* Running: 409 with the reason, vm__snapshot never called. */
+	snapshot_req("/tmp/s", false);
+	assert_int_equal(resp.ret, -EBUSY);
+	assert_string_equal(resp.message,
+			    "cannot snapshot: the VM is running (pause it first)");
+	assert_int_equal(fake_snap.calls, 0);
+
+	/* Paused, on the worker thread: progress reported, op succeeded. */
+	assert_int_equal(sandbox__init(SECCOMP_MODE_OFF), 0);
+	assert_int_equal(control__start(ctl), 0);
+	fake.state = VM_STATE_PAUSED;
+	fake.cfg.mem_size = 1000;
+	snapshot_req("/tmp/s", true);
+	assert_int_equal(resp.ret, 0);
+	assert_int_equal(fake_snap.calls, 1);
+	assert_false(pthread_equal(fake_snap.thread, pthread_self()));
+	assert_string_equal(fake_snap.path, "/tmp/s");
+	assert_true(fake_snap.replace);
+	assert_int_equal(fake_snap.mid.state, VMM_OP_RUNNING);
+	assert_string_equal(fake_snap.mid.name, "snapshot");
+	assert_int_equal(fake_snap.mid.done_bytes, 300);
+	assert_int_equal(resp.op.state, VMM_OP_SUCCEEDED);
+	assert_int_equal(resp.op.id, 1);
+
+	/* A failure: the errno and vm__snapshot's message, op failed. */
+	fake_snap.ret = -ENOSPC;
+	snapshot_req("/tmp/t", false);
+	assert_int_equal(resp.ret, -ENOSPC);
+	assert_string_equal(resp.message, "snapshot /tmp/t: disk full");
+	run(VMM_REQ_GET_OPERATION);
+	assert_int_equal(resp.op.state, VMM_OP_FAILED);
+	assert_int_equal(resp.op.id, 2);
+	assert_string_equal(resp.op.message, "snapshot /tmp/t: disk full");
+
+	/* Another operation running: -EBUSY naming it. */
+	assert_int_equal(control__op_begin(ctl, "migrate", 0), 0);
+	snapshot_req("/tmp/u", false);
+	assert_int_equal(resp.ret, -EBUSY);
+	assert_string_equal(resp.message,
+			    "cannot snapshot: operation migrate is running");
+	assert_int_equal(fake_snap.calls, 2);
+	control__op_end(ctl, 0, NULL);
+}
+
 static void *post_pause(void *arg)
 {
 	struct vmm_request req = { .type = VMM_REQ_PAUSE };
@@ -300,6 +388,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_control__get_info, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control__bad_type, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control__operation_progress, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_control__snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control__attach_wires_queue, setup, teardown),
 	};
 
