@@ -16,6 +16,7 @@
 
 #include "client.h"
 #include "progress.h"
+#include "migrate-cmd.h"
 #include "snapshot-cmd.h"
 #include "vmm/api-version.h"
 
@@ -57,6 +58,12 @@ static const char usage[] =
 	"             write a snapshot of the paused VM to directory DIR\n"
 	"             (PUT /snapshot/create) with a progress display; waits\n"
 	"             until it is complete (no time limit unless --timeout)\n"
+	"  migrate URL [downtime=MS] [bandwidth=BYTES/S] [iterations=N]\n"
+	"          [timeout=MS] [on-timeout=switchover|fail] [ignore-blockers=1]\n"
+	"             live-migrate to `ferry --incoming URL` (tcp:ADDR:PORT or\n"
+	"             unix:PATH) with a live progress line (PUT/GET /migration)\n"
+	"  migrate status | migrate cancel\n"
+	"             progress of / cancel the migration (GET/DELETE /migration)\n"
 	"  snapshot inspect DIR\n"
 	"             validate the snapshot in DIR completely (every memory\n"
 	"             chunk) and print what it holds; runs locally, without\n"
@@ -320,6 +327,15 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc && strcmp(argv[optind], "snapshot") == 0)
 		return snapshot(&o, argc - optind - 1, argv + optind + 1);
+	/* live migration (issue 6): tools/ferryctl/migrate-cmd.c */
+	if (optind < argc && strcmp(argv[optind], "migrate") == 0) {
+		if (!o.sock || !o.sock[0]) {
+			fprintf(stderr, "ferryctl: --api-sock PATH is required (see --help)\n");
+			return EXIT_USAGE;
+		}
+		return migrate_cmd__run(o.sock, argc - optind - 1, argv + optind + 1,
+					o.json);
+	}
 	if (o.replace) {
 		fprintf(stderr, "ferryctl: --replace is for snapshot create\n");
 		return EXIT_USAGE;
