@@ -51,6 +51,7 @@ struct live_save {
 	uint64_t pages, zeros, dev_bytes;
 	bool acked;
 	bool first_pass;           /* iteration 0: the destination is all zero */
+	uint64_t ext_start, ext_end; /* first pass: memfd data extent, pages */
 	char err[256];
 	int err_ret;
 };

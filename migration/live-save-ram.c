@@ -117,7 +117,8 @@ static int send_ram(struct live_save *ls, uint32_t type, uint64_t gpa,
 		{ hdr, sizeof(hdr) },
 		{ (void *)(uintptr_t)data, data ? npages * 4096 : 0 },
 	};
-	int ret = live_wire__send(ls->fd, type, iov, data ? 2 : 1);
+	/* The pages may change under us: the CRC covers the header only. */
+	int ret = live_wire__send_partial_crc(ls->fd, type, iov, data ? 2 : 1, 1);
 
 	if (ret)
 		return live_save__error(ls, ret, "sending RAM: %s",
@@ -167,13 +168,18 @@ static int send_run(struct live_save *ls, const struct mem_region *r,
 		uint64_t lim = end;
 
 		if (ls->first_pass) {
-			uint64_t dend, d = next_data(ls->mem, p << 12, &dend) >> 12;
+			/* The extent is cached: SEEK_HOLE walks the whole extent. */
+			if (p >= ls->ext_end || p < ls->ext_start) {
+				uint64_t dend;
 
-			if (d > p) {
-				p = MIN(d, end); /* a hole: zero already */
+				ls->ext_start = next_data(ls->mem, p << 12, &dend) >> 12;
+				ls->ext_end = MAX(dend >> 12, ls->ext_start + 1);
+			}
+			if (ls->ext_start > p) {
+				p = MIN(ls->ext_start, end); /* a hole: zero already */
 				continue;
 			}
-			lim = MIN(end, MAX(dend >> 12, p + 1));
+			lim = MIN(end, ls->ext_end);
 		}
 		/* A run of data pages, or of zero pages, up to a message. */
 		if (!page_is_zero(hva)) {

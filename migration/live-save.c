@@ -16,6 +16,7 @@
 
 #include "migration/live-wire.h"
 #include "migration/state-fdt.h"
+#include "vmm/log.h"
 #include "vmm/mem.h"
 
 /* Bandwidth assumed until one is measured: 1 Gbit/s. */
@@ -426,6 +427,10 @@ static int precopy(struct live_save *ls)
 		{
 			uint64_t dt = live__now_ns() - t0, bytes = ls->sent - sent0;
 
+			log_debug("migration: iteration %u: %llu dirty pages, %llu bytes in %llu us",
+				  it, (unsigned long long)(ram / DIRTY_PAGE_SIZE),
+				  (unsigned long long)bytes, (unsigned long long)dt / 1000);
+
 			if (bytes >= LIVE_BW_MIN_SAMPLE && dt)
 				bw = (uint64_t)((double)bytes * 1e9 / (double)dt);
 			else if (bytes < 4096 && (!ls->acked || !ram))
@@ -500,6 +505,27 @@ static int stop_copy(void *arg)
 	return ret;
 }
 
+/*
+ * A send failed because the destination closed the connection: it may
+ * have said why first (ERROR), which is a better reason than EPIPE.
+ */
+static int peer_reason(struct live_save *ls, int ret)
+{
+	char msg[LIVE_TEXT_MAX + 1], text[LIVE_TEXT_MAX + 1];
+	struct live_msg m;
+
+	if (ret != -EPIPE && ret != -ECONNRESET)
+		return ret;
+	if (live_wire__recv_hdr(ls->fd, &m, msg, sizeof(msg)) ||
+	    m.type != LIVE_MSG_ERROR ||
+	    live_wire__recv_payload(ls->fd, &m, text, msg, sizeof(msg)))
+		return ret;
+	live_wire__text(text, m.len, msg, sizeof(msg));
+	snprintf(ls->err, sizeof(ls->err), "destination failed: %.200s", msg);
+	ls->err_ret = -EREMOTEIO;
+	return -EREMOTEIO;
+}
+
 int live_save__run(struct live_save *ls, int fd)
 {
 	bool paused = false;
@@ -536,12 +562,17 @@ int live_save__run(struct live_save *ls, int fd)
 		ls->st.setup_ms = (live__now_ns() - ls->start_ns) / 1000000;
 		pthread_mutex_unlock(&ls->lock);
 	}
+	log_debug("migration: setup took %llu us",
+		  (unsigned long long)(live__now_ns() - ls->start_ns) / 1000);
 	if (!ret)
 		ret = precopy(ls);
 	if (!ret) {
 		publish(ls, LIVE_PHASE_SWITCHOVER);
 		t_pause = live__now_ns();
 		ret = ls->env.run_paused(ls->env.opaque, stop_copy, ls, &paused);
+		log_debug("migration: stop-copy sent after %llu us (%llu bytes in total)",
+			  (unsigned long long)(live__now_ns() - t_pause) / 1000,
+			  (unsigned long long)ls->sent);
 		if (ret)
 			live_save__error(ls, ret, "switchover failed: %s",
 					 strerror(-ret));
@@ -562,6 +593,8 @@ int live_save__run(struct live_save *ls, int fd)
 	}
 
 	/* Failure: tell the peer (best effort), then undo everything. */
+	if (!atomic_load(&ls->cancel))
+		ret = peer_reason(ls, ret);
 	if (ret != -EREMOTEIO)
 		live_wire__send_text(fd, LIVE_MSG_ABORT, ls->err);
 	cleanup_handlers(ls);

@@ -20,10 +20,7 @@
 #include "migration/crc32c.h"
 #include "migration/state-fdt.h"
 
-/*
- * Socket buffers: a few MiB keep a fast link busy while the sender
- * scans for the next dirty run (the kernel caps them at wmem_max).
- */
+/* Unix socket buffers: a few MiB keep the sender ahead of the receiver. */
 #define LIVE_SOCK_BUF (4 << 20)
 
 const char *live_wire__type_name(uint32_t type)
@@ -158,13 +155,19 @@ bad:
 	return -EINVAL;
 }
 
+/*
+ * Unix sockets get large buffers; TCP keeps the kernel's autotuning
+ * (setting SO_SNDBUF/SO_RCVBUF would pin the window at the small
+ * rmem_max/wmem_max caps).
+ */
 static void tune(int fd, int family)
 {
 	int v = LIVE_SOCK_BUF;
 
+	if (family != AF_UNIX)
+		return;
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
-	(void)family;
 }
 
 int live_addr__connect(const struct live_addr *a)
@@ -313,6 +316,13 @@ int live_wire__recv_preamble(int fd, char *err, size_t errlen)
 int live_wire__send(int fd, uint32_t type, const struct iovec *parts,
 		    unsigned int nparts)
 {
+	return live_wire__send_partial_crc(fd, type, parts, nparts, nparts);
+}
+
+int live_wire__send_partial_crc(int fd, uint32_t type,
+				const struct iovec *parts, unsigned int nparts,
+				unsigned int ncrc)
+{
 	struct iovec iov[LIVE_MAX_PARTS + 1];
 	uint8_t hdr[LIVE_HDR_SIZE];
 	uint32_t crc = CRC32C_INIT, t, c;
@@ -322,7 +332,8 @@ int live_wire__send(int fd, uint32_t type, const struct iovec *parts,
 	if (nparts > LIVE_MAX_PARTS)
 		return -EINVAL;
 	for (i = 0; i < nparts; i++) {
-		crc = crc32c__update(crc, parts[i].iov_base, parts[i].iov_len);
+		if (i < ncrc)
+			crc = crc32c__update(crc, parts[i].iov_base, parts[i].iov_len);
 		len += parts[i].iov_len;
 		iov[i + 1] = parts[i];
 	}

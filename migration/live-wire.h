@@ -15,7 +15,11 @@
  * REFUSE (text), SWITCHOVER_ACK, DONE, ERROR (text).
  *
  * Every length is bounded per type before anything is allocated; the
- * receiver treats the stream as untrusted.
+ * receiver treats the stream as untrusted. The CRC of a RAM message
+ * covers only its 16-byte page header: the pages are sent straight from
+ * guest memory while the guest may still write them (the dirty log
+ * sends them again), so their bytes cannot be checksummed up front;
+ * TCP's checksum covers them in transit.
  */
 #ifndef MIGRATION_LIVE_WIRE_H
 #define MIGRATION_LIVE_WIRE_H
@@ -118,6 +122,11 @@ int live_wire__recv_preamble(int fd, char *err, size_t errlen);
  */
 int live_wire__send(int fd, uint32_t type, const struct iovec *parts,
 		    unsigned int nparts);
+
+/* Same, with the CRC over the first @ncrc parts only (RAM messages). */
+int live_wire__send_partial_crc(int fd, uint32_t type,
+				const struct iovec *parts, unsigned int nparts,
+				unsigned int ncrc);
 
 /* A message with a short text payload (REFUSE, ERROR, ABORT). */
 int live_wire__send_text(int fd, uint32_t type, const char *text);

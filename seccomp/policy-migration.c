@@ -77,21 +77,6 @@ static const struct sc_rule migration_rules[] = {
 	SC_IOCTL(KVM_CLEAR_DIRTY_LOG, "re-protect pages after reading the log"),
 	SC_IOCTL(KVM_RESET_DIRTY_RINGS, "recycle dirty-ring entries"),
 	SC_IOCTL(VFIO_DEVICE_FEATURE, "VFIO migration state and device dirty tracking"),
-	/* the stop-copy phase of live migration reads the paused VM's state */
-	SC_IOCTL(KVM_GET_REGS, "vCPU registers (VM paused)"),
-	SC_IOCTL(KVM_GET_SREGS, "vCPU system registers (VM paused)"),
-	SC_IOCTL(KVM_GET_XSAVE, "vCPU FPU/vector state (VM paused)"),
-	SC_IOCTL(KVM_GET_XSAVE2, "vCPU FPU/vector state incl. dynamic features (VM paused)"),
-	SC_IOCTL(KVM_GET_XCRS, "vCPU XCR0 (VM paused)"),
-	SC_IOCTL(KVM_GET_LAPIC, "vCPU local APIC (VM paused)"),
-	SC_IOCTL(KVM_GET_MSRS, "vCPU MSRs (VM paused)"),
-	SC_IOCTL(KVM_GET_VCPU_EVENTS, "pending vCPU events (VM paused)"),
-	SC_IOCTL(KVM_GET_MP_STATE, "vCPU run state (VM paused)"),
-	SC_IOCTL(KVM_GET_DEBUGREGS, "vCPU debug registers (VM paused)"),
-	SC_IOCTL(KVM_GET_TSC_KHZ, "vCPU TSC frequency (VM paused)"),
-	SC_IOCTL(KVM_GET_IRQCHIP, "PIC/IOAPIC state (VM paused)"),
-	SC_IOCTL(KVM_GET_PIT2, "PIT state (VM paused)"),
-	SC_IOCTL(KVM_GET_CLOCK, "kvmclock (VM paused)"),
 };
 
 const struct sc_policy policy_migration = {

@@ -12,11 +12,14 @@
 #                                   next to the bare port-I/O exit cost
 #   tools/bench.sh seccomp          guest port-I/O exit and API latency with
 #                                   seccomp in kill mode and off
+#   tools/bench.sh migrate          live migration over loopback TCP, ferry vs
+#                                   QEMU: downtime, total time, throughput
+#                                   next to loopback TCP (tools/bench/migrate.py)
 #   tools/bench.sh list             list the benchmarks
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 
 cmd=${1:-}
 [ -n "$cmd" ] || { usage; exit 2; }
@@ -42,6 +45,14 @@ seccomp)
 	build_ferry
 	[ -c /dev/kvm ] || die "/dev/kvm is missing: benchmarks need KVM"
 	exec python3 "$FERRY_SRC/tools/bench/seccomp.py" \
+		--ferry "$FERRY_BUILD/ferry" \
+		--guest "$FERRY_BUILD/tests/guest/ferry-guest.elf" "$@"
+	;;
+migrate)
+	build_ferry
+	ensure_packages qemu-system-x86 python3
+	[ -c /dev/kvm ] || die "/dev/kvm is missing: benchmarks need KVM"
+	exec python3 "$FERRY_SRC/tools/bench/migrate.py" \
 		--ferry "$FERRY_BUILD/ferry" \
 		--guest "$FERRY_BUILD/tests/guest/ferry-guest.elf" "$@"
 	;;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "migration/live-wire.h"
@@ -31,6 +32,9 @@
 #include "vmm/log.h"
 #include "vmm/vm-dirty.h"
 #include "vmm/vm-internal.h"
+
+/* How long a migrated source waits for its final status to be read. */
+#define MIG_LINGER_MS 1000L
 
 enum mig_req {
 	MIG_REQ_NONE = 0,
@@ -49,6 +53,7 @@ struct vm_migrate {
 	pthread_mutex_t lock;     /* protects everything below */
 	pthread_cond_t cond;
 	bool ready, quit, running, job;
+	bool final_seen;          /* the completed status was read */
 	struct live_addr addr;
 	struct live_save *ls;     /* owned: the running or last migration */
 	/* A request to the VMM thread and its answer. */
@@ -212,6 +217,24 @@ static void run_job(struct vm_migrate *m)
 			 (unsigned long long)st.downtime_ms, st.iteration,
 			 (unsigned long long)st.bytes_sent);
 	}
+	/*
+	 * The paused source lingers until a client has read "completed"
+	 * (ferryctl polls every 200 ms), at most MIG_LINGER_MS, so the
+	 * result is not lost with the process.
+	 */
+	{
+		struct timespec deadline;
+
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_nsec += MIG_LINGER_MS * 1000000L;
+		deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+		deadline.tv_nsec %= 1000000000L;
+		pthread_mutex_lock(&m->lock);
+		while (!m->final_seen && !m->quit &&
+		       pthread_cond_timedwait(&m->cond, &m->lock, &deadline) == 0)
+			;
+		pthread_mutex_unlock(&m->lock);
+	}
 	vm__request_stop(m->vm, VM_STOP_MIGRATED, 0);
 }
 
@@ -370,6 +393,7 @@ int vm__migrate_start(struct vm *vm, const struct vm_migrate_params *p,
 	m->ls = ls;
 	m->addr = addr;
 	m->running = true;
+	m->final_seen = false;
 	m->job = true;
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->lock);
@@ -405,5 +429,9 @@ void vm__migrate_status(struct vm *vm, struct live_status *out)
 	pthread_mutex_lock(&m->lock);
 	if (m->ls)
 		live_save__status(m->ls, out);
+	if (out->phase == LIVE_PHASE_COMPLETED && !m->final_seen) {
+		m->final_seen = true;
+		pthread_cond_broadcast(&m->cond);
+	}
 	pthread_mutex_unlock(&m->lock);
 }

@@ -638,7 +638,7 @@ static void test_hostile(void **state)
 	assert_non_null(strstr(x->err, "bad page range"));
 	hostile_free(x);
 
-	/* Corrupted RAM data: checksum mismatch. */
+	/* A RAM message whose header checksum does not match. */
 	x = hostile_new();
 	send_good_hello(x->sv[0], x->dst.mig);
 	{
