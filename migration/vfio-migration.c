@@ -21,12 +21,14 @@
 #include <string.h>
 
 #include "devices/vfio/vfio-backend.h"
+#include "migration/dirty.h"
 #include "migration/handler.h"
 #include "migration/registry.h"
 #include "migration/state-fdt-read.h"
 #include "migration/state-fdt.h"
 #include "vmm/compat/vfio-compat.h"
 #include "vmm/log.h"
+#include "vmm/mem.h"
 
 /* Record tags: "FRYV" + a kind; never valid device data by accident. */
 #define VFIO_REC_SETUP 0x4652595600000001ULL
@@ -65,7 +67,13 @@ struct vfio_migration {
 	size_t buf_size;
 	uint64_t stop_copy_size;
 	uint64_t precopy_initial, precopy_dirty;
+	bool precopy_info_ok;    /* the device reports initial/dirty bytes */
 	bool initial_sent;
+
+	/* Where the handler is registered (switchover-ack, dirty source). */
+	struct migration *mig;   /* borrowed */
+	const struct guest_mem *mem; /* borrowed: guest RAM for DMA logging */
+	uint64_t *dirty_buf;     /* report bitmap for the largest RAM region */
 
 	/* Loading side: record parser over arbitrarily split chunks. */
 	uint8_t hdr[VFIO_REC_HDR];
@@ -216,6 +224,9 @@ static void refresh_precopy_info(struct vfio_migration *m)
 	if (m->be->ops->mig_precopy_info(m->be, &init, &dirty) == 0) {
 		m->precopy_initial = init;
 		m->precopy_dirty = dirty;
+		m->precopy_info_ok = true;
+	} else {
+		m->precopy_info_ok = false;
 	}
 }
 
@@ -253,8 +264,11 @@ static void vm_pending_estimate(void *opaque, uint64_t *bytes)
 {
 	struct vfio_migration *m = opaque;
 
-	if (in_precopy(m))
-		*bytes += m->precopy_initial + m->precopy_dirty;
+	if (!in_precopy(m))
+		return;
+	/* A device that cannot tell: assume its whole state is pending. */
+	*bytes += m->precopy_info_ok ? m->precopy_initial + m->precopy_dirty :
+				       m->stop_copy_size;
 }
 
 static void vm_pending_exact(void *opaque, uint64_t *bytes)
@@ -304,6 +318,12 @@ static int vm_save_iterate(void *opaque, struct mig_sink *sink)
 	}
 	if (n == 0)
 		m->precopy_initial = m->precopy_dirty = 0;
+	/*
+	 * Without precopy info the initial data is known to be out only
+	 * once the device has nothing more to give for now.
+	 */
+	if (!m->precopy_info_ok && n > 0)
+		return 0;
 	if (!m->initial_sent && m->precopy_initial == 0) {
 		m->initial_sent = true;
 		ret = put_record(sink, VFIO_REC_INIT_SENT, NULL, 0);
@@ -413,6 +433,9 @@ static int take_header(struct vfio_migration *m)
 	case VFIO_REC_INIT_SENT:
 		if (len || !m->seen_setup)
 			goto bad;
+		/* Initial data loaded: this device no longer holds switchover back. */
+		if (m->mig && migration__approve_switchover(m->mig))
+			log_warn("%s: unexpected switchover approval", m->id);
 		return 0;
 	case VFIO_REC_END:
 		if (len || !m->seen_setup)
@@ -517,14 +540,93 @@ static const struct mig_handler_ops vfio_mig_ops = {
 	.switchover_ack_needed = vm_switchover_ack_needed,
 };
 
+/* ---- DMA dirty logging: pages the device wrote go into the RAM pass ---- */
+
+static int dirty_start(void *opaque)
+{
+	struct vfio_migration *m = opaque;
+	struct vfio_dma_range ranges[MEM_MAX_REGIONS];
+	uint64_t most = 0;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < m->mem->nr_regions; i++) {
+		ranges[i].iova = m->mem->regions[i].gpa;
+		ranges[i].length = m->mem->regions[i].size;
+		if (ranges[i].length > most)
+			most = ranges[i].length;
+	}
+	free(m->dirty_buf);
+	m->dirty_buf = calloc((most / DIRTY_PAGE_SIZE + 63) / 64, 8);
+	if (!m->dirty_buf)
+		return -ENOMEM;
+	ret = m->be->ops->dma_logging_start(m->be, DIRTY_PAGE_SIZE, ranges,
+					    m->mem->nr_regions);
+	if (ret)
+		log_err("%s: cannot start DMA dirty logging: %s", m->id,
+			strerror(-ret));
+	return ret;
+}
+
+static int dirty_sync(void *opaque, struct mig_dirty_bitmap *bm)
+{
+	struct vfio_migration *m = opaque;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < m->mem->nr_regions; i++) {
+		const struct mem_region *r = &m->mem->regions[i];
+		uint64_t pages = r->size / DIRTY_PAGE_SIZE;
+
+		memset(m->dirty_buf, 0, (pages + 63) / 64 * 8);
+		ret = m->be->ops->dma_logging_report(m->be, r->gpa, r->size,
+						     DIRTY_PAGE_SIZE,
+						     m->dirty_buf);
+		if (!ret)
+			ret = mig_dirty__or_words(bm, r->offset / DIRTY_PAGE_SIZE,
+						  m->dirty_buf, pages);
+		if (ret) {
+			/* The log is lost: every page may have been written. */
+			log_warn("%s: DMA dirty report failed (%s): resending all memory",
+				 m->id, strerror(-ret));
+			mig_dirty__set_all(bm);
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static void dirty_stop(void *opaque)
+{
+	struct vfio_migration *m = opaque;
+
+	m->be->ops->dma_logging_stop(m->be);
+	free(m->dirty_buf);
+	m->dirty_buf = NULL;
+}
+
+static const struct mig_dirty_source_ops vfio_dirty_ops = {
+	.start = dirty_start,
+	.sync = dirty_sync,
+	.stop = dirty_stop,
+};
+
 int vfio_mig__register(struct vfio_migration *m, struct migration *mig)
 {
+	int ret;
+
 	if (m->blocker[0])
 		return migration__add_blocker(mig, m->id, m->blocker, false);
-	if (!m->dirty_tracking) {
-		int ret = migration__add_blocker(mig, m->id,
+	m->mig = mig;
+	m->mem = migration__memory(mig);
+	if (!m->dirty_tracking || !m->mem) {
+		ret = migration__add_blocker(mig, m->id,
 			"device has no DMA dirty tracking (DEVICE_FEATURE DMA_LOGGING); snapshots still work",
 			true);
+		if (ret)
+			return ret;
+	} else {
+		ret = migration__add_dirty_source(mig, m->id, &vfio_dirty_ops, m);
 		if (ret)
 			return ret;
 	}
@@ -591,6 +693,7 @@ void vfio_mig__destroy(struct vfio_migration *m)
 {
 	if (!m)
 		return;
+	free(m->dirty_buf);
 	free(m->buf);
 	free(m);
 }

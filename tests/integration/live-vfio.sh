@@ -1,0 +1,68 @@
+#!/bin/bash
+# live-vfio.sh CASE: live migration of a VM with a passthrough device
+# (ferry-testdev over vfio-user) between two network namespaces, while
+# the vfio guest keeps running DMA, writes through the mmapped BAR2, and
+# the device dirties its own memory in the background. Afterwards the
+# destination device's digest equals the source device's at switchover
+# and the guest verifies device memory and its DMA buffers.
+#   precopy     device PRE_COPY on (the default)
+#   stopcopy    device PRE_COPY off: all device state in the downtime
+#   ack         switchover-ack: the destination device needs 1 s to
+#               accept state (--resume-delay-ms 1000); the switchover
+#               waits for it, so the downtime stays short
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/live-lib.sh"
+. "$(dirname "$0")/vfio-lib.sh"
+case_=${1:?case}
+netns_up
+
+td_args=(--mem-size 16M --dirty-rate 1M)
+dst_args=()
+case $case_ in
+precopy) ;;
+stopcopy) td_args+=(--precopy off) ;;
+ack) dst_args=(--resume-delay-ms 1000) ;;
+*) fail "unknown case $case_" ;;
+esac
+
+start_testdev src "${td_args[@]}"
+start_testdev dst "${td_args[@]}" "${dst_args[@]}"
+
+start_ferry s A --kernel "$GUEST" --memory 96M \
+	--cmdline "mode=vfio passes=0 dma=256K" \
+	--vfio-user "id=dev0,socket=$WORK/src.sock"
+wait_for_line "$WORK/s.out" "pass 2 ok" 60 || { tail "$WORK/s.out" "$WORK/s.err"; fail "source guest did not run"; }
+
+PORT=$((PORT + 1))
+start_ferry d B --incoming "tcp:$IPB:$PORT" --vfio-user "id=dev0,socket=$WORK/dst.sock"
+wait_for_line "$WORK/d.err" "waiting for a source" 10 || { tail "$WORK/d.err"; fail "destination not listening"; }
+
+ctl s migrate "tcp:$IPB:$PORT" downtime=300 timeout=30000 > "$WORK/m.out" 2>&1 ||
+	{ cat "$WORK/m.out"; tail "$WORK/s.err" "$WORK/d.err" "$WORK/src.td.log" "$WORK/dst.td.log"; fail "migration failed"; }
+line=$(grep -E "migration completed: [0-9]+ ms total, [0-9]+ ms downtime" "$WORK/m.out") ||
+	{ cat "$WORK/m.out"; fail "no completion line"; }
+wait_exit s 20
+[ "$status" -eq 0 ] || fail "source exit status $status"
+
+# The device state that left the source is the state the destination holds.
+src=$(grep -E "state (PRE_COPY|STOP) -> STOP_COPY digest=" "$WORK/src.td.log" | tail -1 | sed 's/.*digest=//')
+dst=$(grep -E "state RESUMING -> STOP digest=" "$WORK/dst.td.log" | tail -1 | sed 's/.*digest=//')
+[ -n "$src" ] && [ "$src" = "$dst" ] ||
+	{ tail "$WORK/src.td.log" "$WORK/dst.td.log"; fail "device digest $src at switchover, $dst at the destination"; }
+case $case_ in
+precopy|ack)
+	grep -q "RUNNING -> PRE_COPY" "$WORK/src.td.log" || fail "the device never entered PRE_COPY"
+	;;
+stopcopy)
+	grep -q "PRE_COPY" "$WORK/src.td.log" && fail "PRE_COPY used with --precopy off"
+	;;
+esac
+# The source device leaves STOP_COPY after completion, not in the downtime.
+grep -q "state STOP_COPY -> STOP" "$WORK/src.td.log" || fail "source device left in STOP_COPY"
+
+wait_for_line "$WORK/d.out" "pass [0-9]+ ok" 30 || { tail "$WORK/d.out" "$WORK/d.err"; fail "destination guest did not continue"; }
+echo x > "$WORK/d.in"
+wait_exit d 60
+grep -q "PASSED" "$WORK/d.out" || { tail -20 "$WORK/d.out"; fail "the guest's final verify failed"; }
+[ "$status" -eq 1 ] || fail "destination exit status $status"
+pass "$case_: $line; device digest $src on both sides"
