@@ -59,6 +59,8 @@ int live_save__create(const struct live_save_env *env,
 		return -ENOMEM;
 	ls->env = *env;
 	ls->p = params ? *params : (struct live_params){ 0 };
+	/* Without switchover-ack the source behaves as if acknowledged. */
+	ls->acked = ls->p.no_switchover_ack;
 	if (!ls->p.downtime_limit_ms)
 		ls->p.downtime_limit_ms = LIVE_DEFAULT_DOWNTIME_MS;
 	if (!ls->p.max_iterations)

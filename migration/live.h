@@ -43,6 +43,11 @@ struct live_params {
 	/* At the iteration or time limit: switch over anyway, or fail. */
 	bool switchover_on_timeout;
 	uint64_t max_bandwidth;     /* bytes/s; 0 = unlimited */
+	/*
+	 * Do not wait for the destination's switchover-ack (devices'
+	 * initial precopy data loaded) before switching over.
+	 */
+	bool no_switchover_ack;
 };
 
 enum live_phase {

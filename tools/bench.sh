@@ -54,7 +54,8 @@ migrate)
 	[ -c /dev/kvm ] || die "/dev/kvm is missing: benchmarks need KVM"
 	exec python3 "$FERRY_SRC/tools/bench/migrate.py" \
 		--ferry "$FERRY_BUILD/ferry" \
-		--guest "$FERRY_BUILD/tests/guest/ferry-guest.elf" "$@"
+		--guest "$FERRY_BUILD/tests/guest/ferry-guest.elf" \
+		--testdev "$FERRY_BUILD/tools/testdev/ferry-testdev" "$@"
 	;;
 *) usage >&2; die "unknown benchmark '$cmd'" ;;
 esac

@@ -79,6 +79,12 @@ int api_migrate__parse(struct json_object *o, struct vmm_request *req,
 				return -EINVAL;
 			}
 			p->live.switchover_on_timeout = !strcmp(s, "switchover");
+		} else if (!strcmp(key, "switchover_ack")) {
+			if (!json_object_is_type(val, json_type_boolean)) {
+				snprintf(err, errlen, "$.switchover_ack: expected true or false");
+				return -EINVAL;
+			}
+			p->live.no_switchover_ack = !json_object_get_boolean(val);
 		} else if (!strcmp(key, "ignore_blockers")) {
 			if (!json_object_is_type(val, json_type_boolean)) {
 				snprintf(err, errlen, "$.ignore_blockers: expected true or false");

@@ -12,11 +12,13 @@ measured in the same run (two processes, 4 MiB sends). After each
 migration the destination guest verifies every page (a byte on its
 serial input ends memtest with a final verify).
 
-Cases are a table (CASES): RAM-only now; device-state cases (VFIO
-migration data of 64/256/1024 MiB, PRE_COPY on/off, switchover-ack
-on/off with a 1000 ms destination set-up delay) plug in as extra ferry
-arguments once ferry-testdev's migration is wired into vfio-pci; they
-are listed and skipped until then.
+Cases are a table (CASES): "ram" (RAM only, also run on QEMU), and
+device-state cases where the VM has a ferry-testdev passthrough device
+whose migration data is its BAR2 memory (64/256/1024 MiB; the device
+dirties 1 MiB/s of it in the background): PRE_COPY on ("pre") or off
+("stop"), and switchover-ack on or off with a destination device that
+needs 1000 ms to set up ("ack-delay1000" / "noack-delay1000"). The
+device cases compare ferry with itself (QEMU has no such device here).
 """
 import argparse
 import http.client
@@ -132,7 +134,37 @@ def finish(out, p, what):
                            + data[-300:].decode(errors="replace"))
 
 
-def run_ferry(a, work, extra):
+def start_testdev(a, path, dev, dest):
+    args = [a.testdev, "--socket", path, "--mem-size", f"{dev['mb']}M",
+            "--dirty-rate", "1M", "--precopy", "on" if dev["precopy"] else "off"]
+    if dest and dev["delay"]:
+        args += ["--resume-delay-ms", str(dev["delay"])]
+    if os.path.exists(path):
+        os.unlink(path)
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: os.path.exists(path), 10, "ferry-testdev socket")
+    return p
+
+
+def run_ferry(a, work, dev):
+    extra, tds = [], []
+    if dev:
+        for name, dest in (("tds", False), ("tdd", True)):
+            path = os.path.join(work, name + ".sock")
+            tds.append(start_testdev(a, path, dev, dest))
+        extra_src = ["--vfio-user", f"id=dev0,socket={os.path.join(work, 'tds.sock')}"]
+        extra_dst = ["--vfio-user", f"id=dev0,socket={os.path.join(work, 'tdd.sock')}"]
+    else:
+        extra_src = extra_dst = []
+    try:
+        return run_ferry_vm(a, work, dev, extra_src, extra_dst)
+    finally:
+        for p in tds:
+            p.kill()
+            p.wait()
+
+
+def run_ferry_vm(a, work, dev, extra_src, extra_dst):
     src_sock = os.path.join(work, "src.sock")
     dst_sock = os.path.join(work, "dst.sock")
     for f in (src_sock, dst_sock):
@@ -141,18 +173,20 @@ def run_ferry(a, work, extra):
     port = free_port()
     src_out, dst_out = os.path.join(work, "fsrc.out"), os.path.join(work, "fdst.out")
     src = subprocess.Popen([a.ferry, "--kernel", a.guest, "--memory", f"{a.size}M",
-                            "--cmdline", guest_cmdline(a), "--api-sock", src_sock] + extra,
+                            "--cmdline", guest_cmdline(a), "--api-sock", src_sock] + extra_src,
                            stdout=open(src_out, "wb"), stderr=open(src_out + ".err", "wb"),
                            stdin=subprocess.PIPE)
     dst = subprocess.Popen([a.ferry, "--incoming", f"tcp:127.0.0.1:{port}",
-                            "--api-sock", dst_sock] + extra,
+                            "--api-sock", dst_sock] + extra_dst,
                            stdout=open(dst_out, "wb"), stderr=open(dst_out + ".err", "wb"),
                            stdin=subprocess.PIPE)
     try:
         wait_for(lambda: passes(src_out) >= a.warm_passes, 300, "ferry: memtest passes")
-        st, body = api(src_sock, "PUT", "/migration",
-                       {"url": f"tcp:127.0.0.1:{port}", "downtime_limit_ms": a.downtime,
-                        "on_timeout": "switchover"})
+        body = {"url": f"tcp:127.0.0.1:{port}", "downtime_limit_ms": a.downtime,
+                "on_timeout": "switchover"}
+        if dev:
+            body["switchover_ack"] = dev["ack"]
+        st, body = api(src_sock, "PUT", "/migration", body)
         if st != 200:
             raise RuntimeError(f"ferry PUT /migration: HTTP {st}: {body}")
         r = None
@@ -248,15 +282,14 @@ def run_qemu(a, work):
 
 
 # name -> extra ferry arguments (None: not available yet, with the reason).
-CASES = {
-    "ram": ([], None),
-    "dev64-precopy": (None, "needs VFIO migration in vfio-pci (ferry-testdev state 64 MiB, PRE_COPY)"),
-    "dev256-precopy": (None, "needs VFIO migration in vfio-pci"),
-    "dev1024-precopy": (None, "needs VFIO migration in vfio-pci"),
-    "dev1024-stopcopy": (None, "needs VFIO migration in vfio-pci (PRE_COPY off)"),
-    "dev1024-ack-delay1000": (None, "needs VFIO migration in vfio-pci (switchover-ack, 1000 ms set-up)"),
-    "dev1024-noack-delay1000": (None, "needs VFIO migration in vfio-pci"),
-}
+# name -> device parameters (None: RAM only).
+CASES = {"ram": None}
+for _mb in (64, 256, 1024):
+    CASES[f"dev{_mb}-pre"] = {"mb": _mb, "precopy": True, "delay": 0, "ack": True}
+    CASES[f"dev{_mb}-stop"] = {"mb": _mb, "precopy": False, "delay": 0, "ack": True}
+CASES["dev256-ack-delay1000"] = {"mb": 256, "precopy": True, "delay": 1000, "ack": True}
+CASES["dev256-noack-delay1000"] = {"mb": 256, "precopy": True, "delay": 1000, "ack": False}
+DEFAULT_CASES = ",".join(CASES)
 
 
 def med(xs):
@@ -274,7 +307,9 @@ def main():
     ap.add_argument("--downtime", type=int, default=300)
     ap.add_argument("--warm-passes", dest="warm_passes", type=int, default=2)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--cases", default="ram")
+    ap.add_argument("--testdev", default=None, help="ferry-testdev binary (device cases)")
+    ap.add_argument("--cases", default=DEFAULT_CASES,
+                    help="comma-separated: " + DEFAULT_CASES)
     ap.add_argument("--no-qemu", action="store_true")
     a = ap.parse_args()
 
@@ -285,14 +320,18 @@ def main():
     print(f"loopback TCP (1 stream, 2 processes): {lo * 8 / 1e9:.2f} Gbit/s "
           f"({lo / MIB:.0f} MiB/s)")
     ok = True
+    downtimes = {}
     for case in a.cases.split(","):
-        extra, why = CASES[case]
-        if extra is None:
-            print(f"{case}: skipped: {why}")
+        if case not in CASES:
+            print(f"unknown case {case}; cases: {DEFAULT_CASES}")
+            return 2
+        dev = CASES[case]
+        if dev and not a.testdev:
+            print(f"{case}: skipped: no --testdev given")
             continue
         res = {"ferry": [], "qemu": []}
         for _ in range(a.runs):
-            res["ferry"].append(run_ferry(a, work, extra))
+            res["ferry"].append(run_ferry(a, work, dev))
             if not a.no_qemu and case == "ram":
                 res["qemu"].append(run_qemu(a, work))
         lo2 = loopback_tcp()
@@ -314,6 +353,10 @@ def main():
             print(f"{'':8}runs: " + ", ".join(
                 f"{r['total_ms']:.0f}/{r['downtime_ms']:.0f} ms" for r in rs))
         if "ferry" in summary:
+            downtimes[case] = summary["ferry"][1]
+        if dev:
+            continue
+        if "ferry" in summary:
             t, d, tp = summary["ferry"]
             checks = [(f"downtime {d:.0f} ms <= {a.downtime} ms", d <= a.downtime),
                       (f"throughput {100 * tp / max(lo, lo2):.0f}% >= 50% of loopback",
@@ -325,6 +368,17 @@ def main():
             for what, good in checks:
                 print(f"  target: {what}: {'met' if good else 'NOT met'}")
                 ok = ok and good
+    if "dev256-pre" in downtimes and "dev256-stop" in downtimes:
+        d_pre, d_stop = downtimes["dev256-pre"], downtimes["dev256-stop"]
+        good = d_pre <= d_stop / 4
+        print(f"\ntarget: 256 MiB device state, downtime with PRE_COPY + switchover-ack "
+              f"{d_pre:.0f} ms <= 1/4 of stop-copy-only {d_stop:.0f} ms "
+              f"(ratio {d_pre / max(d_stop, 1e-9):.3f}): {'met' if good else 'NOT met'}")
+        ok = ok and good
+    if "dev256-ack-delay1000" in downtimes and "dev256-noack-delay1000" in downtimes:
+        print(f"switchover-ack with a 1000 ms destination set-up: downtime "
+              f"{downtimes['dev256-ack-delay1000']:.0f} ms with ack, "
+              f"{downtimes['dev256-noack-delay1000']:.0f} ms without")
     return 0 if ok else 1
 
 

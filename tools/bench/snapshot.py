@@ -17,7 +17,8 @@ writes nearly all of its RAM (mem = size - 16 MiB), then:
            output ends mid-line), so the guest's very first instructions
            after the restore print: the time is restore-to-running.
            ferry: --restore DIR --resume, lazy and copy; QEMU: a new QEMU
-           with -incoming "exec:cat FILE".
+           with -incoming "exec:cat FILE", plus QMP `cont` as soon as the
+           stream is loaded (a stopped source's VM restores stopped).
 
 Runs alternate between ferry and QEMU; restore is repeated (--runs) and the
 median reported. Prints both sides and the ratios, and the targets: lazy
@@ -123,9 +124,9 @@ class Ferry:
         self.p.kill()
         self.p.wait()
 
-    def restore_cmd(self, mode):
-        return [self.a.ferry, "--restore", self.snap, "--resume",
-                "--restore-mode", mode]
+    def restore(self, mode):
+        return first_byte([self.a.ferry, "--restore", self.snap, "--resume",
+                           "--restore-mode", mode])
 
 
 class Qemu:
@@ -203,8 +204,52 @@ class Qemu:
         self.p.kill()
         self.p.wait()
 
-    def restore_cmd(self, mode):
-        return self.base() + ["-incoming", f"exec:cat {self.file}"]
+    def restore(self, mode):
+        """A new QEMU with -incoming; the stream of a stopped source
+        restores paused, so `cont` over QMP as soon as it is loaded."""
+        qmp = os.path.join(self.work, "qmp-in.sock")
+        if os.path.exists(qmp):
+            os.unlink(qmp)
+        t0 = time.perf_counter()
+        p = subprocess.Popen(self.base() + ["-incoming", f"exec:cat {self.file}",
+                                            "-qmp", f"unix:{qmp},server=on,wait=off"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             stdin=subprocess.PIPE)
+        try:
+            while True:
+                try:
+                    s = socket.socket(socket.AF_UNIX)
+                    s.connect(qmp)
+                    break
+                except OSError:
+                    s.close()
+                    if p.poll() is not None:
+                        raise RuntimeError("qemu -incoming exited")
+                    time.sleep(0.0005)
+            f = s.makefile("rw")
+            f.readline()
+
+            def cmd(c):
+                f.write(json.dumps({"execute": c}) + "\n")
+                f.flush()
+                while True:
+                    r = json.loads(f.readline())
+                    if "return" in r or "error" in r:
+                        return r
+
+            cmd("qmp_capabilities")
+            while cmd("query-status")["return"]["status"] == "inmigrate":
+                time.sleep(0.0005)
+            cmd("cont")
+            b = p.stdout.read(1)
+            t = time.perf_counter() - t0
+            s.close()
+        finally:
+            p.kill()
+            p.wait()
+        if not b:
+            raise RuntimeError("no output from qemu after restore")
+        return t
 
 
 def pause_mid_line(vm, tries=3000):
@@ -289,7 +334,7 @@ def main():
             for _ in range(a.runs):
                 for side, mode in modes:
                     vm = sides[0] if side == "ferry" else sides[1]
-                    times[(side, mode)].append(first_byte(vm.restore_cmd(mode)))
+                    times[(side, mode)].append(vm.restore(mode))
             for (side, mode), v in times.items():
                 r[f"{side}_restore_{mode or 'incoming'}"] = statistics.median(v)
             results.append(r)

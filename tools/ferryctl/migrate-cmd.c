@@ -153,6 +153,9 @@ static int build_body(const char *url, int argc, char **argv, char *body,
 		} else if (!strcmp(argv[i], "ignore-blockers")) {
 			json_object_object_add(o, "ignore_blockers",
 					       json_object_new_boolean(!strcmp(eq + 1, "1")));
+		} else if (!strcmp(argv[i], "switchover-ack")) {
+			json_object_object_add(o, "switchover_ack",
+					       json_object_new_boolean(strcmp(eq + 1, "0") != 0));
 		} else if (!strcmp(argv[i], "nowait")) {
 			*nowait = !strcmp(eq + 1, "1");
 		} else {
@@ -161,7 +164,7 @@ static int build_body(const char *url, int argc, char **argv, char *body,
 		*eq = '=';
 		continue;
 bad:
-		fprintf(stderr, "ferryctl: migrate: bad parameter '%s' (downtime=MS iterations=N timeout=MS bandwidth=BYTES/S on-timeout=switchover|fail ignore-blockers=1 nowait=1)\n",
+		fprintf(stderr, "ferryctl: migrate: bad parameter '%s' (downtime=MS iterations=N timeout=MS bandwidth=BYTES/S on-timeout=switchover|fail switchover-ack=0|1 ignore-blockers=1 nowait=1)\n",
 			argv[i]);
 		json_object_put(o);
 		return 2;
