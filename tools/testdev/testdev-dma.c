@@ -176,6 +176,7 @@ void td__dma_run(struct testdev *td)
 		err = translate(td, r->dma_addr, r->dma_len,
 				to_dev ? VFIO_USER_F_DMA_READ :
 					 VFIO_USER_F_DMA_WRITE, &g);
+	td__touch(td);
 	if (err == TD_DMA_OK) {
 		if (to_dev) {
 			memcpy(td->mem + r->dma_dev_off, g, r->dma_len);

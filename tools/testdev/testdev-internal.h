@@ -162,6 +162,9 @@ struct testdev {
 	uint64_t mem_size;
 	uint64_t dirty_rate; /* bytes per second while running */
 	uint64_t dirty_offset; /* background writes stay in [offset, mem_size) */
+	/* Digest cache while stopped (td__digest_cached); td__touch clears it. */
+	bool dcache_valid;
+	uint64_t dcache;
 	bool precopy;
 	unsigned int resume_delay_ms;
 	/* device */
@@ -192,6 +195,21 @@ extern volatile sig_atomic_t td_quit;
 /* 64-bit hash of @len bytes; any single changed 8-byte word changes it. */
 uint64_t td__hash(const void *p, size_t len, uint64_t seed);
 uint64_t td__mix(uint64_t h, uint64_t v);
+
+/*
+ * The digest, computed at most once while the device stays stopped
+ * (STOP, STOP_COPY, RESUMING): then only the server changes device state
+ * (each such write calls td__touch) and the VMM keeps vCPUs off the
+ * mapped BAR2, as the uAPI asks. Hashing 1 GiB takes about half a second
+ * here, and state changes during a switchover log the digest several
+ * times; this keeps that cost out of the downtime.
+ */
+uint64_t td__digest_cached(struct testdev *td);
+/* Device state changed through the server: forget a cached digest. */
+static inline void td__touch(struct testdev *td)
+{
+	td->dcache_valid = false;
+}
 
 /* --- testdev-regs.c: registers, config space, activity, digest --- */
 void td__regs_power_on(struct testdev *td);

@@ -141,6 +141,7 @@ static void background_write(struct testdev *td, uint64_t bytes)
 {
 	struct td_regs *r = &td->regs;
 
+	td__touch(td);
 	/* A migrated cursor from a device with another window: clamp it. */
 	if (r->dirty_cursor < td->dirty_offset || r->dirty_cursor >= td->mem_size)
 		r->dirty_cursor = td->dirty_offset;
@@ -181,6 +182,22 @@ void td__tick(struct testdev *td)
 	if (td->dirty_carry > td->dirty_rate * TICK_DIRTY_MAX_MS)
 		td->dirty_carry = 0;
 	background_write(td, bytes);
+}
+
+uint64_t td__digest_cached(struct testdev *td)
+{
+	uint32_t st = td->mig.state;
+	uint64_t d;
+
+	if (td->dcache_valid)
+		return td->dcache;
+	d = td__digest(td);
+	if (st == VFIO_DEVICE_STATE_STOP || st == VFIO_DEVICE_STATE_STOP_COPY ||
+	    st == VFIO_DEVICE_STATE_RESUMING) {
+		td->dcache = d;
+		td->dcache_valid = true;
+	}
+	return d;
 }
 
 uint64_t td__digest(const struct testdev *td)
@@ -300,6 +317,7 @@ int td__bar0_write(struct testdev *td, uint64_t off, const void *buf,
 {
 	uint32_t v[2];
 
+	td__touch(td);
 	if (off > TD_BAR0_SIZE || len > TD_BAR0_SIZE - off)
 		return -EINVAL;
 	if (off >= TD_MSIX_TABLE_OFF) {
@@ -334,6 +352,7 @@ void td__regs_power_on(struct testdev *td)
 
 void td__device_reset(struct testdev *td)
 {
+	td__touch(td);
 	td__mig_reset(td);
 	td__regs_power_on(td);
 	td__cfg_init(td);

@@ -259,6 +259,7 @@ static int h_region_rw(struct testdev *td, struct vfio_user_msg *m, bool write)
 			ret = td__cfg_write(td, a.offset, in, a.count);
 		else
 			ret = (memcpy(td->mem + a.offset, in, a.count), 0);
+		td__touch(td);
 		return ret ? ret : td__reply(td, m, &a, sizeof(a), NULL, 0);
 	}
 	buf = malloc(sizeof(a) + a.count);
