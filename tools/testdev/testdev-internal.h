@@ -133,6 +133,7 @@ struct td_mig {
 	/* saving session */
 	bool saving;
 	uint64_t *sent_hash;  /* per page: hash of what was last sent */
+	uint64_t *sent_fp;    /* per page: td__page_fp of what was last sent */
 	uint64_t *pending;    /* bitmap: pages to (re)send */
 	uint64_t *sent_once;  /* bitmap: pages sent at least once */
 	uint64_t unsent_initial; /* pages never sent yet */
@@ -195,6 +196,9 @@ extern volatile sig_atomic_t td_quit;
 /* 64-bit hash of @len bytes; any single changed 8-byte word changes it. */
 uint64_t td__hash(const void *p, size_t len, uint64_t seed);
 uint64_t td__mix(uint64_t h, uint64_t v);
+
+/* Fast fingerprint of one TD_PAGE_SIZE page, to spot changed pages. */
+uint64_t td__page_fp(const void *page);
 
 /*
  * The digest, computed at most once while the device stays stopped

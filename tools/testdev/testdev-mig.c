@@ -157,10 +157,12 @@ static void clear_bit(uint64_t *b, uint64_t i)
 static void close_save(struct td_mig *m)
 {
 	free(m->sent_hash);
+	free(m->sent_fp);
 	free(m->pending);
 	free(m->sent_once);
 	free(m->stage);
 	m->sent_hash = m->pending = m->sent_once = NULL;
+	m->sent_fp = NULL;
 	m->stage = NULL;
 	m->saving = false;
 }
@@ -172,10 +174,12 @@ static int open_save(struct testdev *td)
 
 	close_save(m);
 	m->sent_hash = calloc(td->npages, sizeof(uint64_t));
+	m->sent_fp = calloc(td->npages, sizeof(uint64_t));
 	m->pending = calloc(words, sizeof(uint64_t));
 	m->sent_once = calloc(words, sizeof(uint64_t));
 	m->stage = malloc(STAGE_BYTES);
-	if (!m->sent_hash || !m->pending || !m->sent_once || !m->stage) {
+	if (!m->sent_hash || !m->sent_fp || !m->pending || !m->sent_once ||
+	    !m->stage) {
 		close_save(m);
 		return -ENOMEM;
 	}
@@ -200,8 +204,7 @@ static uint64_t rescan(struct testdev *td)
 	for (i = 0; i < td->npages; i++) {
 		if (!test_bit(m->sent_once, i) || test_bit(m->pending, i))
 			continue;
-		if (td__hash(td->mem + i * TD_PAGE_SIZE, TD_PAGE_SIZE, 0) !=
-		    m->sent_hash[i]) {
+		if (td__page_fp(td->mem + i * TD_PAGE_SIZE) != m->sent_fp[i]) {
 			set_bit(m->pending, i);
 			found++;
 		}
@@ -297,6 +300,7 @@ static int next_piece(struct testdev *td, bool *rescanned, bool *clean)
 		stage_record(m, m->stage, REC_PAGE, page, copy, TD_PAGE_SIZE, h);
 		m->stage_len = REC_PAGE_BYTES;
 		m->sent_hash[page] = h;
+		m->sent_fp[page] = td__page_fp(copy);
 		if (!test_bit(m->sent_once, page)) {
 			set_bit(m->sent_once, page);
 			m->unsent_initial--;
