@@ -216,6 +216,59 @@ static int parse_snapshot(struct json_object *o, struct vmm_request *req,
 	return 0;
 }
 
+/* {"path": "DIR", "resume": false, "mode": "lazy"|"copy"}. */
+static int parse_load(struct json_object *o, struct vmm_request *req,
+		      char *err, size_t errlen)
+{
+	struct vmm_snapshot_load_params *p = &req->load;
+	bool have_path = false;
+
+	if (!o) {
+		snprintf(err, errlen, "a JSON body with path is required");
+		return -EINVAL;
+	}
+	json_object_object_foreach(o, key, val) {
+		if (strcmp(key, "path") == 0) {
+			const char *path = json_object_get_string(val);
+			size_t len = (size_t)json_object_get_string_len(val);
+
+			if (!json_object_is_type(val, json_type_string) ||
+			    len == 0 || len >= sizeof(p->path) ||
+			    strlen(path) != len) {
+				snprintf(err, errlen,
+					 "$.path: expected a string of 1 to %zu bytes",
+					 sizeof(p->path) - 1);
+				return -EINVAL;
+			}
+			memcpy(p->path, path, len + 1);
+			have_path = true;
+		} else if (strcmp(key, "resume") == 0) {
+			if (!json_object_is_type(val, json_type_boolean)) {
+				snprintf(err, errlen, "$.resume: expected true or false");
+				return -EINVAL;
+			}
+			p->resume = json_object_get_boolean(val);
+		} else if (strcmp(key, "mode") == 0) {
+			const char *m = json_object_get_string(val);
+
+			if (!json_object_is_type(val, json_type_string) ||
+			    (strcmp(m, "lazy") && strcmp(m, "copy"))) {
+				snprintf(err, errlen, "$.mode: expected \"lazy\" or \"copy\"");
+				return -EINVAL;
+			}
+			p->copy = strcmp(m, "copy") == 0;
+		} else {
+			snprintf(err, errlen, "$.%.40s: unknown key", key);
+			return -EINVAL;
+		}
+	}
+	if (!have_path) {
+		snprintf(err, errlen, "$.path: required");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static const struct route routes[] = {
 	{ "/version", "GET", ROUTE_LOCAL, 0, reply_version },
 	{ "/vm", "GET", ROUTE_VMM, VMM_REQ_GET_INFO, reply_info },
@@ -225,6 +278,8 @@ static const struct route routes[] = {
 	{ "/vm/operation", "GET", ROUTE_LOCAL, 0, reply_operation },
 	{ "/snapshot/create", "PUT", ROUTE_VMM_LONG, VMM_REQ_SNAPSHOT_CREATE,
 	  reply_snapshot, parse_snapshot },
+	{ "/snapshot/load", "PUT", ROUTE_VMM_LONG, VMM_REQ_SNAPSHOT_LOAD,
+	  reply_state, parse_load },
 	/* live migration (issue 6): vmm/api-migrate.c */
 	{ "/migration", "PUT", ROUTE_VMM, VMM_REQ_MIGRATE_START,
 	  api_migrate__reply, api_migrate__parse },

@@ -34,6 +34,7 @@ enum {
 	OPT_RESTORE,
 	OPT_RESUME,
 	OPT_RESTORE_MODE,
+	OPT_WAIT_RESTORE,
 	OPT_INCOMING, /* live migration (issue 6) */
 	OPT_HELP,
 	OPT_VERSION,
@@ -58,6 +59,7 @@ static const struct option long_opts[] = {
 	{ "restore", required_argument, NULL, OPT_RESTORE },
 	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "restore-mode", required_argument, NULL, OPT_RESTORE_MODE },
+	{ "wait-restore", no_argument, NULL, OPT_WAIT_RESTORE },
 	{ "incoming", required_argument, NULL, OPT_INCOMING },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -95,6 +97,8 @@ const char *cli__usage(void)
 	       "  --resume               run the restored VM at once (default: paused)\n"
 	       "  --restore-mode MODE    lazy (default: map the memory image copy-on-write)\n"
 	       "                         or copy (read it; forced with passthrough devices)\n"
+	       "  --wait-restore         start with no VM and wait for PUT /snapshot/load on\n"
+	       "                         the API socket (needs --api-sock)\n"
 	       "\n"
 	       "Live migration:\n"
 	       "  --incoming URL         wait on tcp:ADDRESS:PORT or unix:PATH for a source\n"
@@ -356,6 +360,9 @@ static int parse_one(struct cli_options *o, int opt, const char *arg,
 	case OPT_RESUME:
 		o->resume = true;
 		return 0;
+	case OPT_WAIT_RESTORE:
+		o->wait_restore = true;
+		return 0;
 	case OPT_INCOMING:
 		return copy_str(o->incoming, sizeof(o->incoming), arg,
 				"--incoming address", err, errlen);
@@ -429,8 +436,8 @@ int cli__parse(int argc, char **argv, struct cli_options *o, char *err,
 			return ret;
 	}
 	/* live migration (issue 6): like --restore, the guest comes from the peer. */
-	if (o->incoming[0] && o->restore_dir[0]) {
-		snprintf(err, errlen, "--incoming and --restore exclude each other");
+	if (o->incoming[0] && (o->restore_dir[0] || o->wait_restore)) {
+		snprintf(err, errlen, "--incoming excludes --restore and --wait-restore");
 		return -EINVAL;
 	}
 	if (o->incoming[0] && (o->vm.kernel[0] || o->vm.initrd[0] || o->vm.cmdline[0])) {
@@ -444,6 +451,16 @@ int cli__parse(int argc, char **argv, struct cli_options *o, char *err,
 	}
 	if (o->incoming[0])
 		return CLI_RUN;
+	if (o->wait_restore) {
+		if (!o->vm.api_sock[0] || o->restore_dir[0] || o->vm.kernel[0] ||
+		    o->vm.initrd[0] || o->vm.cmdline[0] || o->resume ||
+		    o->restore_copy || o->chroot_dir[0]) {
+			snprintf(err, errlen,
+				 "--wait-restore needs --api-sock and takes no --kernel, --initrd, --cmdline, --restore, --resume, --restore-mode or --chroot (the load request says what to restore)");
+			return -EINVAL;
+		}
+		return CLI_RUN;
+	}
 	if (o->restore_dir[0]) {
 		/* The guest's configuration comes from the snapshot. */
 		if (o->vm.kernel[0] || o->vm.initrd[0] || o->vm.cmdline[0]) {

@@ -20,6 +20,7 @@ struct cli_options {
 	char chroot_dir[PATH_MAX]; /* empty: none */
 	char restore_dir[PATH_MAX]; /* --restore: empty when booting a kernel */
 	bool resume;                /* --resume: run right after restoring */
+	bool wait_restore;          /* --wait-restore: load through the API */
 	bool restore_copy;          /* --restore-mode=copy */
 	/* live migration (issue 6): --incoming URL; empty when not receiving */
 	char incoming[PATH_MAX];

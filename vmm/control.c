@@ -206,6 +206,12 @@ void control__execute(struct control *ctl, const struct vmm_request *req,
 				 "no migration is running");
 		vm__migrate_status(ctl->vm, &resp->migration);
 		return;
+	case VMM_REQ_SNAPSHOT_LOAD:
+		vm__get_info(ctl->vm, &resp->info);
+		set_error(resp, -EBUSY,
+			  "a VM already exists (%s): snapshots load only into a ferry started with --wait-restore (or use ferry --restore)",
+			  vmm_state_name(resp->info.state));
+		return;
 	case VMM_REQ__COUNT:
 		break;
 	}

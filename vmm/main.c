@@ -14,6 +14,7 @@
 #include "vmm/log.h"
 #include "vmm/vm-migrate.h"
 #include "vmm/vm-snapshot.h"
+#include "vmm/wait-restore.h"
 #include "vmm/vm.h"
 #include "seccomp/policy.h"
 #include "seccomp/sandbox.h"
@@ -122,7 +123,25 @@ int main(int argc, char **argv)
 		if (ret)
 			return EXIT_START_FAILED;
 	}
-	if (opts.incoming[0]) { /* live migration (issue 6) */
+	if (opts.wait_restore) {
+		/*
+		 * The API serves before any VM exists: drop privileges and
+		 * start its thread now; the VM comes from PUT /snapshot/load.
+		 */
+		ret = enter_sandbox(&opts, api);
+		if (!ret)
+			ret = api__start(api, &(struct api_params){
+						      .thread_start = api_thread_start,
+					      });
+		if (!ret)
+			ret = wait_restore__run(api, &opts.vm, &vm);
+		if (ret == -ECANCELED || ret == -EINTR) {
+			api__destroy(api);
+			return ret == -ECANCELED ? EXIT_SHUTDOWN : EXIT_SIGNAL;
+		}
+		if (ret)
+			log_err("cannot wait for a snapshot: %s", strerror(-ret));
+	} else if (opts.incoming[0]) { /* live migration (issue 6) */
 		ret = vm__migrate_incoming(&opts.vm, opts.incoming, &vm, err,
 					   sizeof(err));
 		if (ret)
@@ -145,7 +164,7 @@ int main(int argc, char **argv)
 	}
 	if (api)
 		ret = control__attach(api, vm, &ctl);
-	if (!ret)
+	if (!ret && !opts.wait_restore) /* --wait-restore: done already */
 		ret = enter_sandbox(&opts, api);
 	/* Before vm__run confines this thread: the worker needs its own role. */
 	if (!ret)
@@ -153,7 +172,7 @@ int main(int argc, char **argv)
 	/* live migration (issue 6): its thread confines itself, like the worker. */
 	if (!ret)
 		ret = vm__migrate_init(vm);
-	if (!ret && api)
+	if (!ret && api && !opts.wait_restore)
 		ret = api__start(api, &(struct api_params){
 					      .thread_start = api_thread_start,
 				      });

@@ -77,6 +77,13 @@ enum vmm_req_type {
 	VMM_REQ_MIGRATE_START,
 	VMM_REQ_MIGRATE_STATUS,
 	VMM_REQ_MIGRATE_CANCEL,
+	/*
+	 * PUT /snapshot/load. Only in a ferry started with --wait-restore,
+	 * before any VM exists (else -EBUSY): builds the VM from the
+	 * snapshot (vm__restore) and runs it, paused unless resume. Errors:
+	 * -EINVAL (bad snapshot, named), -ENOENT, other -errno.
+	 */
+	VMM_REQ_SNAPSHOT_LOAD,
 	VMM_REQ__COUNT,
 };
 
@@ -86,11 +93,19 @@ struct vmm_snapshot_params {
 	bool replace;        /* replace an existing snapshot at path */
 };
 
+/* Parameters of VMM_REQ_SNAPSHOT_LOAD. */
+struct vmm_snapshot_load_params {
+	char path[PATH_MAX]; /* snapshot directory; NUL-terminated, non-empty */
+	bool resume;         /* run at once (default: come up paused) */
+	bool copy;           /* read memory eagerly instead of mapping it */
+};
+
 /* A request: the type and its parameters (plain data). */
 struct vmm_request {
 	enum vmm_req_type type;
 	union {
 		struct vmm_snapshot_params snapshot; /* VMM_REQ_SNAPSHOT_CREATE */
+		struct vmm_snapshot_load_params load; /* VMM_REQ_SNAPSHOT_LOAD */
 		struct vm_migrate_params migrate;    /* VMM_REQ_MIGRATE_START */
 	};
 };

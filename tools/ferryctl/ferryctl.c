@@ -64,6 +64,10 @@ static const char usage[] =
 	"             unix:PATH) with a live progress line (PUT/GET /migration)\n"
 	"  migrate status | migrate cancel\n"
 	"             progress of / cancel the migration (GET/DELETE /migration)\n"
+	"  snapshot load DIR [resume=1] [mode=copy]\n"
+	"             build the VM of a ferry started with --wait-restore\n"
+	"             from the snapshot in DIR (PUT /snapshot/load); it\n"
+	"             comes up paused unless resume=1\n"
 	"  snapshot inspect DIR\n"
 	"             validate the snapshot in DIR completely (every memory\n"
 	"             chunk) and print what it holds; runs locally, without\n"
@@ -252,9 +256,41 @@ static int run(struct client *c, const struct opts *o, const char *cmd)
 	return EXIT_USAGE;
 }
 
+/* `snapshot load DIR [resume=1] [mode=copy]`. */
+static int snapshot_load(const struct opts *o, int argc, char **argv)
+{
+	bool resume = false, copy = false;
+	int i;
+
+	for (i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "resume=1"))
+			resume = true;
+		else if (!strcmp(argv[i], "resume=0"))
+			resume = false;
+		else if (!strcmp(argv[i], "mode=copy"))
+			copy = true;
+		else if (!strcmp(argv[i], "mode=lazy"))
+			copy = false;
+		else {
+			fprintf(stderr, "ferryctl: snapshot load: bad parameter '%s' (resume=0|1 mode=lazy|copy)\n",
+				argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (!o->sock || !o->sock[0]) {
+		fprintf(stderr, "ferryctl: --api-sock PATH is required (see --help)\n");
+		return EXIT_USAGE;
+	}
+	return snapshot_cmd__load(o->sock, argv[1], resume, copy,
+				  o->timeout_set ? o->timeout_s * 1000 : 0,
+				  o->json);
+}
+
 /* `snapshot create DIR` / `snapshot inspect DIR` (@argv after "snapshot"). */
 static int snapshot(const struct opts *o, int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[0], "load") == 0)
+		return snapshot_load(o, argc, argv);
 	if (argc != 2 || (strcmp(argv[0], "create") != 0 &&
 			  strcmp(argv[0], "inspect") != 0)) {
 		fprintf(stderr, "ferryctl: expected `snapshot create DIR` or `snapshot inspect DIR` (see --help)\n");

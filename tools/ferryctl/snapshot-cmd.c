@@ -336,3 +336,64 @@ int snapshot_cmd__inspect(const char *dir, bool json)
 	free(text);
 	return ret ? EXIT_SERVER : EXIT_OK;
 }
+
+int snapshot_cmd__load(const char *sock, const char *dir, bool resume,
+		       bool copy, long timeout_ms, bool json)
+{
+	struct json_object *body, *reply = NULL;
+	struct client *c = NULL;
+	char path[PATH_MAX], err[512];
+	long status;
+	int ret;
+
+	ret = absolute(dir, path, sizeof(path));
+	if (ret) {
+		fprintf(stderr, "ferryctl: %s: %s\n", dir, strerror(-ret));
+		return EXIT_USAGE;
+	}
+	body = json_object_new_object();
+	if (!body ||
+	    json_object_object_add(body, "path", json_object_new_string(path)) ||
+	    json_object_object_add(body, "resume", json_object_new_boolean(resume)) ||
+	    json_object_object_add(body, "mode",
+				   json_object_new_string(copy ? "copy" : "lazy"))) {
+		json_object_put(body);
+		fprintf(stderr, "ferryctl: out of memory\n");
+		return EXIT_SERVER;
+	}
+	if (client__create(sock, timeout_ms, &c)) {
+		fprintf(stderr, "ferryctl: cannot set up the HTTP client\n");
+		ret = EXIT_CONNECT;
+		goto out;
+	}
+	ret = client__request(c, "PUT", "/snapshot/load",
+			      json_object_to_json_string(body), &status, &reply,
+			      err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "ferryctl: cannot reach ferry: %s\n", err);
+		ret = EXIT_CONNECT;
+		goto out;
+	}
+	if (json && reply)
+		printf("%s\n", json_object_to_json_string_ext(
+				       reply, JSON_C_TO_STRING_PRETTY |
+						      JSON_C_TO_STRING_SPACED |
+						      JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (status < 200 || status > 299) {
+		fprintf(stderr, "ferryctl: %s (HTTP %ld)\n",
+			get_str(reply, "error")[0] ? get_str(reply, "error") :
+						     "unexpected response",
+			status);
+		ret = EXIT_SERVER;
+		goto out;
+	}
+	if (!json)
+		printf("snapshot %s loaded: the VM is %s\n", path,
+		       get_str(reply, "state"));
+	ret = EXIT_OK;
+out:
+	json_object_put(reply);
+	json_object_put(body);
+	client__destroy(c);
+	return ret;
+}

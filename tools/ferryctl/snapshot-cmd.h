@@ -32,4 +32,12 @@ int snapshot_cmd__create(const char *sock, const char *dir, bool replace,
  */
 int snapshot_cmd__inspect(const char *dir, bool json);
 
+/*
+ * `ferryctl snapshot load DIR [resume=1] [mode=copy]`: PUT /snapshot/load
+ * to a ferry started with --wait-restore. Prints the VM's state.
+ * Returns the ferryctl exit status.
+ */
+int snapshot_cmd__load(const char *sock, const char *dir, bool resume,
+		       bool copy, long timeout_ms, bool json);
+
 #endif /* TOOLS_FERRYCTL_SNAPSHOT_CMD_H */
