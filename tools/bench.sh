@@ -15,11 +15,15 @@
 #   tools/bench.sh migrate          live migration over loopback TCP, ferry vs
 #                                   QEMU: downtime, total time, throughput
 #                                   next to loopback TCP (tools/bench/migrate.py)
+#   tools/bench.sh snapshot [ARGS]  snapshot create throughput vs the disk's
+#                                   write bandwidth, restore to running
+#                                   (lazy, copy), ferry vs QEMU migrate to
+#                                   a file, 256 MiB and 1 GiB guests
 #   tools/bench.sh list             list the benchmarks
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; }
 
 cmd=${1:-}
 [ -n "$cmd" ] || { usage; exit 2; }
@@ -56,6 +60,14 @@ migrate)
 		--ferry "$FERRY_BUILD/ferry" \
 		--guest "$FERRY_BUILD/tests/guest/ferry-guest.elf" \
 		--testdev "$FERRY_BUILD/tools/testdev/ferry-testdev" "$@"
+	;;
+snapshot)
+	build_ferry
+	ensure_packages qemu-system-x86 python3
+	[ -c /dev/kvm ] || die "/dev/kvm is missing: benchmarks need KVM"
+	exec python3 "$FERRY_SRC/tools/bench/snapshot.py" \
+		--ferry "$FERRY_BUILD/ferry" \
+		--guest "$FERRY_BUILD/tests/guest/ferry-guest.elf" "$@"
 	;;
 *) usage >&2; die "unknown benchmark '$cmd'" ;;
 esac
