@@ -9,6 +9,7 @@
  * is built around fresh memory without loading a kernel.
  */
 #include "vmm/vm-migrate.h"
+#include "vmm/vm-snapshot.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -35,48 +36,6 @@ struct incoming {
 	const struct vm_config *host;
 	struct vm *vm; /* built by prepare */
 };
-
-/* Guest-visible configuration from @json, host-side parts from @host. */
-static int merge_config(const char *json, const struct vm_config *host,
-			struct vm_config *out, char *err, size_t errlen)
-{
-	struct json_object *root;
-	unsigned int i, j;
-	int ret;
-
-	root = config__json_parse_text(json, strlen(json), err, errlen);
-	if (!root)
-		return -EINVAL;
-	config__init(out);
-	ret = config__from_json_object(out, root, err, errlen);
-	json_object_put(root);
-	if (ret)
-		return -EINVAL;
-	out->serial = host->serial;
-	memcpy(out->serial_path, host->serial_path, sizeof(out->serial_path));
-	memcpy(out->api_sock, host->api_sock, sizeof(out->api_sock));
-	out->seccomp = host->seccomp;
-	if (host->nr_vfio != out->nr_vfio) {
-		snprintf(err, errlen,
-			 "the source has %u passthrough devices, this command line %u",
-			 out->nr_vfio, host->nr_vfio);
-		return -EINVAL;
-	}
-	for (i = 0; i < out->nr_vfio; i++) {
-		for (j = 0; j < host->nr_vfio; j++)
-			if (!strcmp(out->vfio[i].id, host->vfio[j].id))
-				break;
-		if (j == host->nr_vfio || host->vfio[j].kind != out->vfio[i].kind) {
-			snprintf(err, errlen,
-				 "source device '%s' has no device of the same kind and id on this command line",
-				 out->vfio[i].id);
-			return -EINVAL;
-		}
-		memcpy(out->vfio[i].path, host->vfio[j].path,
-		       sizeof(out->vfio[i].path));
-	}
-	return 0;
-}
 
 static const struct kvm_cpuid_entry2 *find_leaf(const struct kvm_cpuid2 *c,
 						uint32_t fn, uint32_t idx)
@@ -148,7 +107,7 @@ static int prepare(void *opaque, struct state_reader *r, int node,
 		snprintf(err, errlen, "handshake: no valid VM configuration");
 		return -EINVAL;
 	}
-	ret = merge_config(json, in->host, &cfg, err, errlen);
+	ret = vm__guest_config(json, in->host, "source", &cfg, err, errlen);
 	if (ret)
 		return ret;
 	if (cfg.mem_size != mem_size) {

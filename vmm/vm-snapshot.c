@@ -103,38 +103,30 @@ int vm__snapshot(struct vm *vm, const char *dir, bool replace,
 	return ret;
 }
 
-/*
- * The guest-visible configuration from the snapshot; host-side settings
- * from @host. Devices must match by id and kind.
- */
-static int merge_config(const struct snapshot *s, const struct vm_config *host,
-			struct vm_config *out, char *err, size_t errlen)
+int vm__guest_config(const char *json, const struct vm_config *host,
+		     const char *origin, struct vm_config *out, char *err,
+		     size_t errlen)
 {
-	const char *text = snapshot__config_json(s);
 	struct json_object *root;
 	unsigned int i, j;
 	int ret;
 
-	if (!text) {
-		snprintf(err, errlen, "the snapshot holds no VM configuration");
-		return -EINVAL;
-	}
-	root = config__json_parse_text(text, strlen(text), err, errlen);
+	root = config__json_parse_text(json, strlen(json), err, errlen);
 	if (!root)
 		return -EINVAL;
 	config__init(out);
 	ret = config__from_json_object(out, root, err, errlen);
 	json_object_put(root);
 	if (ret)
-		return ret;
+		return -EINVAL;
 	out->serial = host->serial;
 	memcpy(out->serial_path, host->serial_path, sizeof(out->serial_path));
 	memcpy(out->api_sock, host->api_sock, sizeof(out->api_sock));
 	out->seccomp = host->seccomp;
 	if (host->nr_vfio != out->nr_vfio) {
 		snprintf(err, errlen,
-			 "the snapshot has %u passthrough devices, the command line %u",
-			 out->nr_vfio, host->nr_vfio);
+			 "the %s has %u passthrough devices, the command line %u",
+			 origin, out->nr_vfio, host->nr_vfio);
 		return -EINVAL;
 	}
 	for (i = 0; i < out->nr_vfio; i++) {
@@ -143,8 +135,8 @@ static int merge_config(const struct snapshot *s, const struct vm_config *host,
 				break;
 		if (j == host->nr_vfio || host->vfio[j].kind != out->vfio[i].kind) {
 			snprintf(err, errlen,
-				 "snapshot device '%s' has no matching device of the same kind on the command line",
-				 out->vfio[i].id);
+				 "%s device '%s' has no device of the same kind and id on the command line",
+				 origin, out->vfio[i].id);
 			return -EINVAL;
 		}
 		memcpy(out->vfio[i].path, host->vfio[j].path,
@@ -166,7 +158,13 @@ int vm__restore(const struct vm_config *host, const char *dir,
 	ret = snapshot__open(dir, &s, err, errlen);
 	if (ret)
 		return ret;
-	ret = merge_config(s, host, &cfg, err, errlen);
+	if (!snapshot__config_json(s)) {
+		snprintf(err, errlen, "the snapshot holds no VM configuration");
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = vm__guest_config(snapshot__config_json(s), host, "snapshot", &cfg,
+			       err, errlen);
 	if (ret)
 		goto out;
 	if (snapshot__mem_size(s) != cfg.mem_size) {

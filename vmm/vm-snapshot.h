@@ -45,4 +45,15 @@ int vm__restore(const struct vm_config *host, const char *dir,
 		enum vm_restore_mode mode, bool resume, struct vm **out,
 		char *err, size_t errlen);
 
+/*
+ * The configuration of a VM arriving from elsewhere (a snapshot, a
+ * migration source) as JSON @json: guest-visible settings from it,
+ * host-side ones (console, API socket, seccomp, device sockets/paths
+ * matched by id and kind) from @host. @origin names the source in
+ * errors ("snapshot", "source"). Returns 0 or -EINVAL with @err.
+ */
+int vm__guest_config(const char *json, const struct vm_config *host,
+		     const char *origin, struct vm_config *out, char *err,
+		     size_t errlen);
+
 #endif /* VMM_VM_SNAPSHOT_H */
