@@ -20,7 +20,7 @@
 #include <time.h>
 
 #include <json-c/json.h>
-#include <microhttpd.h>
+#include "vmm/api-mhd.h"
 
 #include "vmm/api-migrate.h"
 #include "vmm/api-queue.h"
@@ -300,17 +300,17 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned int status,
 	if (!copy)
 		return MHD_NO; /* drops the connection */
 	memcpy(copy, text, len + 1);
-	r = MHD_create_response_from_buffer(len, copy, MHD_RESPMEM_MUST_FREE);
+	r = api_mhd.create_response_from_buffer(len, copy, MHD_RESPMEM_MUST_FREE);
 	if (!r) {
 		free(copy);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	api_mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 				"application/json");
 	if (allow)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+		api_mhd.add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	ret = api_mhd.queue_response(c, status, r);
+	api_mhd.destroy_response(r);
 	return ret;
 }
 
@@ -444,7 +444,7 @@ static enum MHD_Result check_body(struct MHD_Connection *c,
 		*ok = true;
 		return MHD_YES;
 	}
-	ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	ctype = api_mhd.lookup_connection_value(c, MHD_HEADER_KIND,
 					    MHD_HTTP_HEADER_CONTENT_TYPE);
 	if (!ctype || strncasecmp(ctype, "application/json", 16) != 0 ||
 	    (ctype[16] && ctype[16] != ';' && ctype[16] != ' '))
@@ -507,7 +507,7 @@ static void resume_conn(void *opaque)
 	struct api_conn *ac = opaque;
 	struct api *api = ac->api; /* @ac may be gone once resumed */
 
-	MHD_resume_connection(ac->conn);
+	api_mhd.resume_connection(ac->conn);
 	api__wake(api);
 }
 
@@ -522,7 +522,7 @@ static enum MHD_Result start_long(struct api *api, struct MHD_Connection *c,
 {
 	ac->api = api;
 	ac->conn = c;
-	MHD_suspend_connection(c);
+	api_mhd.suspend_connection(c);
 	ac->suspended = true;
 	ac->post_ret = api_queue__post(api->queue, req, resume_conn, ac,
 				       &ac->call);
@@ -616,7 +616,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 			return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, allow,
 					  "%.16s is not allowed on %s (use %s)",
 					  method, url, allow);
-		clen = MHD_lookup_connection_value(
+		clen = api_mhd.lookup_connection_value(
 			c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (clen && strtoull(clen, NULL, 10) > api->params.max_body)
 			return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
@@ -712,7 +712,7 @@ void api_http__prewarm(void)
 int api_http__start(struct api *api)
 {
 	/* No internal thread: the API thread drives MHD (api.c). */
-	api->daemon = MHD_start_daemon(
+	api->daemon = api_mhd.start_daemon(
 		MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME, 0,
 		NULL, NULL,
 		on_request, api,
@@ -733,7 +733,7 @@ int api_http__start(struct api *api)
 void api_http__stop(struct api *api)
 {
 	if (api->daemon) {
-		MHD_stop_daemon(api->daemon);
+		api_mhd.stop_daemon(api->daemon);
 		api->daemon = NULL;
 	}
 }

@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
+#include "vmm/api-mhd.h"
 
 #include "vmm/api-internal.h"
 #include "vmm/api-queue.h"
@@ -140,6 +140,9 @@ int api__create(const char *sock_path, struct api **out)
 			sizeof(api->path) - 1);
 		return -ENAMETOOLONG;
 	}
+	ret = api_mhd__load();
+	if (ret)
+		return ret;
 	api = calloc(1, sizeof(*api));
 	if (!api)
 		return -ENOMEM;
@@ -212,7 +215,7 @@ const char *api__sock_path(const struct api *api)
 
 static unsigned int nr_connections(struct api *api)
 {
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(
+	const union MHD_DaemonInfo *info = api_mhd.get_daemon_info(
 		api->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 
 	return info ? info->num_connections : 0;
@@ -229,10 +232,10 @@ static void run_daemon(struct api *api)
 {
 	unsigned int before = nr_connections(api);
 
-	MHD_run(api->daemon);
+	api_mhd.run(api->daemon);
 	if (before >= api->params.max_conns &&
 	    nr_connections(api) < api->params.max_conns)
-		MHD_run(api->daemon);
+		api_mhd.run(api->daemon);
 }
 
 static void *api_thread(void *arg)
@@ -255,7 +258,7 @@ static void *api_thread(void *arg)
 			return NULL;
 		}
 	}
-	info = MHD_get_daemon_info(api->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+	info = api_mhd.get_daemon_info(api->daemon, MHD_DAEMON_INFO_EPOLL_FD);
 	if (!info) {
 		log_err("api: no epoll fd from libmicrohttpd; not serving");
 		return NULL;
@@ -265,7 +268,7 @@ static void *api_thread(void *arg)
 	pfd[2] = (struct pollfd){ .fd = api->wake_fd, .events = POLLIN };
 	for (;;) {
 		ms = -1;
-		if (MHD_get_timeout(api->daemon, &to) == MHD_YES)
+		if (api_mhd.get_timeout(api->daemon, &to) == MHD_YES)
 			ms = to > INT_MAX ? INT_MAX : (int)to;
 		ret = poll(pfd, 3, ms);
 		if (ret < 0 && errno != EINTR) {

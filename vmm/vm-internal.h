@@ -42,6 +42,9 @@ struct vm {
 	struct kvm *kvm;           /* owned */
 	int fd;                    /* owned: KVM VM fd */
 	struct guest_mem *mem;     /* owned */
+	pthread_t memreg_thread;   /* registers RAM slots during vm__build */
+	bool memreg_pending;       /* memreg_thread not joined yet */
+	int memreg_ret;            /* its result */
 	struct bus *bus;           /* owned */
 	struct event_loop *loop;   /* owned */
 	int sigfd;                 /* owned: signalfd for SIGTERM/SIGINT */

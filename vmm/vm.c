@@ -214,27 +214,32 @@ static void *register_memory_thread(void *arg)
 }
 
 /*
- * Each of these ioctls ends in an SRCU grace period (memslot update, IRQ
- * routing, I/O bus registration), which costs milliseconds on a nested
- * or software KVM. Memslots and the irqchip use different locks, so
- * running them in parallel lets the grace periods overlap: startup to
- * the first guest instruction drops from ~8 ms to ~1 ms on the CI
- * machines (tools/bench.sh startup).
+ * Registering guest RAM ends in an SRCU grace period, and so do the
+ * irqchip's routing and I/O-bus set-up: milliseconds each on a nested
+ * or software KVM (3-10 ms here). The memslots are only needed by the
+ * first KVM_RUN, so they are registered on a helper thread while the
+ * VMM thread creates the irqchip, devices, kernel image and vCPUs, and
+ * joined at the end of vm__build (tools/bench.sh startup measures it).
  */
-static int create_irqchip_and_memory(struct vm *vm)
+static void start_memory_registration(struct vm *vm)
 {
-	pthread_t t;
-	void *res;
-	int ret, mret;
+	vm->memreg_pending =
+		pthread_create(&vm->memreg_thread, NULL, register_memory_thread,
+			       vm) == 0;
+	if (!vm->memreg_pending)
+		vm->memreg_ret = register_memory(vm);
+}
 
-	if (pthread_create(&t, NULL, register_memory_thread, vm) != 0) {
-		ret = register_memory(vm);
-		return ret ? ret : irqchip__create(vm->fd);
+static int finish_memory_registration(struct vm *vm)
+{
+	void *res;
+
+	if (vm->memreg_pending) {
+		pthread_join(vm->memreg_thread, &res);
+		vm->memreg_pending = false;
+		vm->memreg_ret = (int)(intptr_t)res;
 	}
-	ret = irqchip__create(vm->fd);
-	pthread_join(t, &res);
-	mret = (int)(intptr_t)res;
-	return ret ? ret : mret;
+	return vm->memreg_ret;
 }
 
 static void on_signal(void *opaque, uint32_t events)
@@ -362,7 +367,8 @@ int vm__build(const struct vm_config *cfg, struct guest_mem *mem,
 		}
 		boot = &bi; /* fresh memory: load the kernel */
 	}
-	ret = create_irqchip_and_memory(vm);
+	start_memory_registration(vm);
+	ret = irqchip__create(vm->fd);
 	if (ret)
 		goto err;
 	ret = bus__create(&vm->bus);
@@ -390,6 +396,9 @@ int vm__build(const struct vm_config *cfg, struct guest_mem *mem,
 			goto err;
 	}
 	ret = vm__register_migration(vm);
+	if (ret)
+		goto err;
+	ret = finish_memory_registration(vm);
 	if (ret)
 		goto err;
 	vm->state = VM_STATE_CREATED;

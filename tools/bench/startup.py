@@ -99,9 +99,10 @@ def main():
             qv = fn(res["qemu"][idx])
             print(f"  {what + ' ' + stat:26}{fmt_ms(fv):>12}{fmt_ms(qv):>16}"
                   f"{fv / qv:11.3f}x")
-    med_ratio = statistics.median(res["ferry"][1]) / statistics.median(res["qemu"][1])
-    print(f"target: ferry median startup <= 1/5 of QEMU's (ratio <= 0.200): "
-          f"{'MET' if med_ratio <= 0.2 else 'NOT MET'} ({med_ratio:.3f})")
+    for idx, what in ((0, "to first serial byte"), (1, "to process exit")):
+        r = statistics.median(res["ferry"][idx]) / statistics.median(res["qemu"][idx])
+        print(f"target: ferry median startup {what} <= 1/5 of QEMU's (ratio <= 0.200): "
+              f"{'MET' if r <= 0.2 else 'NOT MET'} ({r:.3f})")
 
     rss, shmem, anon, filek = ferry_overhead(a.ferry, a.guest)
     over = rss - shmem
