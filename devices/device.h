@@ -34,8 +34,17 @@ struct device_type {
 	void (*destroy)(struct device *dev);
 	/* Optional: return to power-on state. */
 	int (*reset)(struct device *dev);
-	/* Optional: stop DMA and interrupts (VM pause). Returns 0 or -errno. */
+	/*
+	 * Optional, VM pause, phase 1: every device's pause_prepare runs
+	 * before any device's pause, so devices that can quiesce peer-to-
+	 * peer traffic (VFIO RUNNING_P2P) all do so before any of them
+	 * stops. Returns 0 or -errno.
+	 */
+	int (*pause_prepare)(struct device *dev);
+	/* Optional, phase 2: stop DMA and interrupts. Returns 0 or -errno. */
 	int (*pause)(struct device *dev);
+	/* Optional: resume, phase 1 (all devices before any resume). */
+	int (*resume_prepare)(struct device *dev);
 	/* Optional: undo pause. */
 	int (*resume)(struct device *dev);
 	/*

@@ -173,13 +173,36 @@ static bool in_precopy(const struct vfio_migration *m)
 	       m->state == VFIO_DEVICE_STATE_PRE_COPY_P2P;
 }
 
+int vfio_mig__vm_prepare_stop(struct vfio_migration *m)
+{
+	if (!m || !(m->flags & VFIO_MIGRATION_P2P))
+		return 0;
+	if (m->state == VFIO_DEVICE_STATE_RUNNING)
+		return set_state(m, VFIO_DEVICE_STATE_RUNNING_P2P,
+				 VFIO_DEVICE_STATE_RUNNING);
+	if (m->state == VFIO_DEVICE_STATE_PRE_COPY)
+		return set_state(m, VFIO_DEVICE_STATE_PRE_COPY_P2P,
+				 VFIO_DEVICE_STATE_PRE_COPY);
+	return 0;
+}
+
 int vfio_mig__vm_stop(struct vfio_migration *m)
 {
 	if (!m || !m->flags)
 		return 0;
-	if (m->state != VFIO_DEVICE_STATE_RUNNING)
+	if (m->state != VFIO_DEVICE_STATE_RUNNING &&
+	    m->state != VFIO_DEVICE_STATE_RUNNING_P2P)
 		return 0; /* precopy: the migration orchestrator moves it */
-	return set_state(m, VFIO_DEVICE_STATE_STOP, VFIO_DEVICE_STATE_RUNNING);
+	return set_state(m, VFIO_DEVICE_STATE_STOP, m->state);
+}
+
+int vfio_mig__vm_prepare_start(struct vfio_migration *m)
+{
+	if (!m || !(m->flags & VFIO_MIGRATION_P2P) ||
+	    m->state != VFIO_DEVICE_STATE_STOP)
+		return 0;
+	return set_state(m, VFIO_DEVICE_STATE_RUNNING_P2P,
+			 VFIO_DEVICE_STATE_ERROR);
 }
 
 int vfio_mig__vm_start(struct vfio_migration *m)

@@ -68,6 +68,16 @@ uint64_t vfio_mig__flags(const struct vfio_migration *m);
 int vfio_mig__vm_stop(struct vfio_migration *m);
 int vfio_mig__vm_start(struct vfio_migration *m);
 
+/*
+ * The P2P phases around them (devices with VFIO_MIGRATION_P2P; a no-op
+ * for others): before any device stops, every device quiesces peer-to-
+ * peer DMA (RUNNING -> RUNNING_P2P, PRE_COPY -> PRE_COPY_P2P); before
+ * any device runs again, every device goes STOP -> RUNNING_P2P. Returns
+ * 0 or -errno (after recovering or resetting).
+ */
+int vfio_mig__vm_prepare_stop(struct vfio_migration *m);
+int vfio_mig__vm_prepare_start(struct vfio_migration *m);
+
 /* Current cached FSM state (enum vfio_device_mig_state). */
 uint32_t vfio_mig__state(const struct vfio_migration *m);
 

@@ -537,6 +537,13 @@ static void resume_devices(struct vm *vm)
 	for (i = 0; i < vm->nr_devices; i++) {
 		const struct device_type *t = vm->devices[i]->type;
 
+		if (t->resume_prepare && (ret = t->resume_prepare(vm->devices[i])))
+			log_warn("%s: resume (P2P phase) failed: %s",
+				 vm->devices[i]->id, strerror(-ret));
+	}
+	for (i = 0; i < vm->nr_devices; i++) {
+		const struct device_type *t = vm->devices[i]->type;
+
 		if (!t->resume)
 			continue;
 		ret = t->resume(vm->devices[i]);
@@ -582,7 +589,14 @@ int vm__pause(struct vm *vm)
 		return -ETIMEDOUT;
 	}
 
-	/* vCPUs are out of the guest: now quiesce the devices. */
+	/* vCPUs are out of the guest: now quiesce the devices, in two phases. */
+	for (i = 0; i < vm->nr_devices; i++) {
+		const struct device_type *t = vm->devices[i]->type;
+
+		if (t->pause_prepare && (ret = t->pause_prepare(vm->devices[i])))
+			log_warn("%s: pause (P2P quiesce) failed: %s",
+				 vm->devices[i]->id, strerror(-ret));
+	}
 	for (i = 0; i < vm->nr_devices; i++) {
 		const struct device_type *t = vm->devices[i]->type;
 

@@ -331,6 +331,16 @@ static int vfio_pci_type_pause(struct device *dev)
 	return vfio_mig__vm_stop(vp->mig);
 }
 
+static int vfio_pci_type_pause_prepare(struct device *dev)
+{
+	return vfio_mig__vm_prepare_stop(container_of(dev, struct vfio_pci, dev)->mig);
+}
+
+static int vfio_pci_type_resume_prepare(struct device *dev)
+{
+	return vfio_mig__vm_prepare_start(container_of(dev, struct vfio_pci, dev)->mig);
+}
+
 static int vfio_pci_type_resume(struct device *dev)
 {
 	struct vfio_pci *vp = container_of(dev, struct vfio_pci, dev);
@@ -355,7 +365,9 @@ const struct device_type vfio_pci_type = {
 	.phase = DEVICE_PHASE_PCI,
 	.create = vfio_pci_type_create,
 	.destroy = vfio_pci_type_destroy,
+	.pause_prepare = vfio_pci_type_pause_prepare,
 	.pause = vfio_pci_type_pause,
+	.resume_prepare = vfio_pci_type_resume_prepare,
 	.resume = vfio_pci_type_resume,
 	.mig_register = vfio_pci_type_mig_register,
 };

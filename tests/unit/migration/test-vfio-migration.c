@@ -308,6 +308,47 @@ static void test_vfio_mig__recover_then_reset(void **state)
 	vfio_mig__destroy(m);
 }
 
+/* Several devices: all quiesce P2P before any stops, and back. */
+static void test_vfio_mig__p2p_phases(void **state)
+{
+	struct vfio_migration *a, *b;
+	struct fake fa, fb;
+
+	fake_init(&fa);
+	fake_init(&fb);
+	fa.mig_flags = fb.mig_flags = VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P;
+	assert_int_equal(vfio_mig__create(&fa.be, "a", VFIO_MIGRATION_AUTO, NULL,
+					  NULL, &a), 0);
+	assert_int_equal(vfio_mig__create(&fb.be, "b", VFIO_MIGRATION_AUTO, NULL,
+					  NULL, &b), 0);
+	/* Phase 1 on both before phase 2 on either, as vm__pause does. */
+	assert_int_equal(vfio_mig__vm_prepare_stop(a), 0);
+	assert_int_equal(vfio_mig__vm_prepare_stop(b), 0);
+	assert_int_equal(fa.state, VFIO_DEVICE_STATE_RUNNING_P2P);
+	assert_int_equal(fb.state, VFIO_DEVICE_STATE_RUNNING_P2P);
+	assert_int_equal(vfio_mig__vm_stop(a), 0);
+	assert_int_equal(vfio_mig__vm_stop(b), 0);
+	assert_int_equal(fa.state, VFIO_DEVICE_STATE_STOP);
+	assert_int_equal(vfio_mig__vm_prepare_start(a), 0);
+	assert_int_equal(vfio_mig__vm_prepare_start(b), 0);
+	assert_int_equal(fb.state, VFIO_DEVICE_STATE_RUNNING_P2P);
+	assert_int_equal(vfio_mig__vm_start(a), 0);
+	assert_int_equal(vfio_mig__vm_start(b), 0);
+	assert_int_equal(vfio_mig__state(a), VFIO_DEVICE_STATE_RUNNING);
+	assert_int_equal(fb.state, VFIO_DEVICE_STATE_RUNNING);
+	/* A device without P2P skips the extra phase. */
+	fa.mig_flags = VFIO_MIGRATION_STOP_COPY;
+	vfio_mig__destroy(a);
+	assert_int_equal(vfio_mig__create(&fa.be, "a", VFIO_MIGRATION_AUTO, NULL,
+					  NULL, &a), 0);
+	assert_int_equal(vfio_mig__vm_prepare_stop(a), 0);
+	assert_int_equal(fa.state, VFIO_DEVICE_STATE_RUNNING);
+	assert_int_equal(vfio_mig__vm_stop(a), 0);
+	assert_int_equal(fa.state, VFIO_DEVICE_STATE_STOP);
+	vfio_mig__destroy(a);
+	vfio_mig__destroy(b);
+}
+
 static void test_vfio_mig__blockers(void **state)
 {
 	struct vfio_migration *m;
@@ -365,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_vfio_mig__corrupt_stream_resets_destination),
 		cmocka_unit_test(test_vfio_mig__truncated_stream_refused),
 		cmocka_unit_test(test_vfio_mig__recover_then_reset),
+		cmocka_unit_test(test_vfio_mig__p2p_phases),
 		cmocka_unit_test(test_vfio_mig__blockers),
 	};
 
