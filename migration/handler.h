@@ -126,6 +126,13 @@ struct mig_handler_ops {
 	 */
 	bool (*switchover_ack_needed)(void *opaque);
 
+	/*
+	 * Optional. A word the peer's handler of the same id must report
+	 * identically, checked in the live-migration handshake before any
+	 * state flows (a VFIO device: its VFIO_MIGRATION_* flags). Without
+	 * it the word is 0.
+	 */
+	uint64_t (*compat)(void *opaque);
 	/* Optional. Free @opaque when the migration object is destroyed. */
 	void (*release)(void *opaque);
 };

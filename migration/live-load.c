@@ -102,11 +102,13 @@ static int check_handlers(struct load *l, struct state_reader *r, int node)
 		const char *id = state__node_name(r, child);
 		struct mig_handler *h = id ? migration__find(l->mig, id) : NULL;
 		uint32_t index, version;
+		uint64_t compat, mine;
 		uint8_t data;
 
 		if (state__get_u32(r, child, "index", &index) ||
 		    state__get_u32(r, child, "version", &version) ||
-		    state__get_u8(r, child, "data", &data))
+		    state__get_u8(r, child, "data", &data) ||
+		    state__get_u64(r, child, "compat", &compat))
 			return lfail(l, -EINVAL, "handshake: %s", state_reader__error(r));
 		if (!h)
 			return lfail(l, -EINVAL, "the source has component '%s', which this VM does not have",
@@ -117,6 +119,11 @@ static int check_handlers(struct load *l, struct state_reader *r, int node)
 		if (version == 0 || version > h->ops->version)
 			return lfail(l, -EINVAL, "%s: state version %u is not supported (this ferry reads up to %u)",
 				     id, version, h->ops->version);
+		mine = h->ops->compat ? h->ops->compat(h->opaque) : 0;
+		if (compat != mine)
+			return lfail(l, -EINVAL, "%s: incompatible with the source's (migration capabilities 0x%llx there, 0x%llx here)",
+				     id, (unsigned long long)compat,
+				     (unsigned long long)mine);
 		if (data && !h->ops->load_data)
 			return lfail(l, -EINVAL, "%s: the source sends a data stream this component cannot take",
 				     id);

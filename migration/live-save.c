@@ -160,6 +160,8 @@ static int send_hello(struct live_save *ls)
 		state__put_u32(w, "index", (uint32_t)i);
 		state__put_u32(w, "version", h->ops->version);
 		state__put_u8(w, "data", ls->sinks[i].buf != NULL);
+		state__put_u64(w, "compat",
+			       h->ops->compat ? h->ops->compat(h->opaque) : 0);
 		state__end(w);
 	}
 	state__end(w);

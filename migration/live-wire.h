@@ -34,7 +34,8 @@
 #include "vmm/util.h"
 
 #define LIVE_MAGIC "FERRYLIV"
-#define LIVE_VERSION 1u
+/* 2: handlers carry a compatibility word (VFIO migration flags). */
+#define LIVE_VERSION 2u
 #define LIVE_PREAMBLE_SIZE 16
 #define LIVE_HDR_SIZE 16
 

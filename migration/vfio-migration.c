@@ -545,7 +545,13 @@ static void vm_load_cleanup(void *opaque)
 		reset_device(m);
 }
 
+static uint64_t vm_compat(void *opaque)
+{
+	return ((struct vfio_migration *)opaque)->flags;
+}
+
 static const struct mig_handler_ops vfio_mig_ops = {
+	.compat = vm_compat,
 	.version = 1,
 	.order = MIG_ORDER_DEVICE,
 	.save_setup = vm_save_setup,

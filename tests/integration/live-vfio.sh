@@ -10,6 +10,9 @@
 #   ack         switchover-ack: the destination device needs 1 s to
 #               accept state (--resume-delay-ms 1000); the switchover
 #               waits for it, so the downtime stays short
+#   mismatch    the destination device lacks PRE_COPY: the handshake
+#               refuses before any state flows, naming the device; the
+#               source keeps running
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/live-lib.sh"
 . "$(dirname "$0")/vfio-lib.sh"
@@ -22,6 +25,7 @@ case $case_ in
 precopy) ;;
 stopcopy) td_args+=(--precopy off) ;;
 ack) dst_args=(--resume-delay-ms 1000) ;;
+mismatch) dst_args=(--precopy off) ;;
 *) fail "unknown case $case_" ;;
 esac
 
@@ -37,6 +41,21 @@ PORT=$((PORT + 1))
 start_ferry d B --incoming "tcp:$IPB:$PORT" --vfio-user "id=dev0,socket=$WORK/dst.sock"
 wait_for_line "$WORK/d.err" "waiting for a source" 10 || { tail "$WORK/d.err"; fail "destination not listening"; }
 
+if [ "$case_" = mismatch ]; then
+	if ctl s migrate "tcp:$IPB:$PORT" downtime=300 > "$WORK/m.out" 2>&1; then
+		fail "migrated to an incompatible device"
+	fi
+	grep -q "dev0: incompatible" "$WORK/m.out" "$WORK/d.err" ||
+		{ cat "$WORK/m.out"; tail "$WORK/d.err"; fail "no reason naming the device"; }
+	grep -q "RESUMING" "$WORK/dst.td.log" && fail "state reached the destination device"
+	wait_exit d 10
+	[ "$(ctl s --json status | jq -r .state)" = running ] || fail "source not running"
+	before=$(grep -c "pass [0-9]* ok" "$WORK/s.out")
+	sleep 1
+	[ "$(grep -c "pass [0-9]* ok" "$WORK/s.out")" -gt "$before" ] || fail "source guest stopped"
+	pass "mismatch: refused before any state flowed; the source keeps running"
+	exit 0
+fi
 ctl s migrate "tcp:$IPB:$PORT" downtime=300 timeout=30000 > "$WORK/m.out" 2>&1 ||
 	{ cat "$WORK/m.out"; tail "$WORK/s.err" "$WORK/d.err" "$WORK/src.td.log" "$WORK/dst.td.log"; fail "migration failed"; }
 line=$(grep -E "migration completed: [0-9]+ ms total, [0-9]+ ms downtime" "$WORK/m.out") ||

@@ -556,6 +556,7 @@ static void send_good_hello(int fd, struct migration *mig)
 		state__put_u32(w, "index", (uint32_t)i);
 		state__put_u32(w, "version", 1);
 		state__put_u8(w, "data", 1);
+		state__put_u64(w, "compat", 0);
 		state__end(w);
 	}
 	state__end(w);
