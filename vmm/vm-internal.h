@@ -89,6 +89,14 @@ struct vm {
 int vm__build(const struct vm_config *cfg, struct guest_mem *mem,
 	      struct vm **out);
 
+/*
+ * Register guest RAM with KVM on a helper thread (vm-memory.c); the
+ * finish call joins it and returns its result (0 or -errno). Finish is
+ * idempotent and safe when start was never called.
+ */
+void vm__start_memory_registration(struct vm *vm);
+int vm__finish_memory_registration(struct vm *vm);
+
 /* Register all components' snapshot handlers in vm->mig (vm-snapshot.c). */
 int vm__register_migration(struct vm *vm);
 
