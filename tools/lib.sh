@@ -9,7 +9,7 @@ FERRY_BUILD=${FERRY_BUILD:-$FERRY_SRC/build}
 # Packages ferry needs to build and test (Debian 12 names).
 FERRY_BUILD_DEPS="gcc meson ninja-build pkg-config libfdt-dev libseccomp-dev \
 libcap-ng-dev libcmocka-dev libmicrohttpd-dev libjson-c-dev liblz4-dev \
-libcurl4-openssl-dev device-tree-compiler curl iproute2 python3"
+libcurl4-openssl-dev device-tree-compiler curl iproute2 jq python3"
 
 log() { printf '%s\n' "== $*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -29,6 +29,16 @@ ensure_packages() {
 	$sudo apt-get update -qq || die "apt-get update failed"
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" \
 		>/dev/null || die "apt-get install ${missing[*]} failed"
+}
+
+# ensure_apt_lists: the Linux boot proof downloads Debian's cloud kernel
+# with apt-get download, which needs package lists.
+ensure_apt_lists() {
+	apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1 && return 0
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	log "refreshing package lists (for the Linux boot proof)"
+	$sudo apt-get update -qq || log "WARNING: apt-get update failed: the Linux boot proof will skip"
 }
 
 # build_ferry: configure (once) and build everything.

@@ -25,6 +25,7 @@ while [ $# -gt 0 ]; do
 done
 
 build_ferry
+ensure_apt_lists
 [ -e /dev/kvm ] || log "WARNING: /dev/kvm is missing: the kvm and slow suites will SKIP"
 
 rc=0
