@@ -12,6 +12,7 @@
  * follows what really happened, and any open data session is dropped.
  */
 #include "migration/vfio-migration.h"
+#include "migration/vfio-migration-internal.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -35,7 +36,6 @@
 #define VFIO_REC_DATA 0x4652595600000002ULL
 #define VFIO_REC_INIT_SENT 0x4652595600000003ULL
 #define VFIO_REC_END 0x4652595600000004ULL
-#define VFIO_REC_HDR 16
 
 /*
  * Read buffer: at most 1 MiB per read, the size QEMU found enough for
@@ -52,35 +52,6 @@
  */
 #define VFIO_MIG_SIZE_UNKNOWN (100ULL << 30)
 
-struct vfio_migration {
-	struct vfio_backend *be; /* borrowed */
-	const char *id;          /* borrowed */
-	uint64_t flags;          /* VFIO_MIGRATION_* (0: unsupported) */
-	bool dirty_tracking;     /* DMA logging available */
-	char blocker[MIG_BLOCKER_REASON_MAX]; /* empty: can migrate */
-	uint32_t state;          /* cached FSM state */
-	const struct vfio_mig_config_ops *cfg;
-	void *cfg_opaque;
-
-	/* Saving side. */
-	uint8_t *buf;
-	size_t buf_size;
-	uint64_t stop_copy_size;
-	uint64_t precopy_initial, precopy_dirty;
-	bool precopy_info_ok;    /* the device reports initial/dirty bytes */
-	bool initial_sent;
-
-	/* Where the handler is registered (switchover-ack, dirty source). */
-	struct migration *mig;   /* borrowed */
-	const struct guest_mem *mem; /* borrowed: guest RAM for DMA logging */
-	uint64_t *dirty_buf;     /* report bitmap for the largest RAM region */
-
-	/* Loading side: record parser over arbitrarily split chunks. */
-	uint8_t hdr[VFIO_REC_HDR];
-	size_t hdr_have;
-	uint64_t rec_tag, rec_left;
-	bool seen_setup, seen_end;
-};
 
 static const char *const state_names[] = {
 	[VFIO_DEVICE_STATE_ERROR] = "ERROR",
@@ -569,77 +540,6 @@ static const struct mig_handler_ops vfio_mig_ops = {
 	.switchover_ack_needed = vm_switchover_ack_needed,
 };
 
-/* ---- DMA dirty logging: pages the device wrote go into the RAM pass ---- */
-
-static int dirty_start(void *opaque)
-{
-	struct vfio_migration *m = opaque;
-	struct vfio_dma_range ranges[MEM_MAX_REGIONS];
-	uint64_t most = 0;
-	unsigned int i;
-	int ret;
-
-	for (i = 0; i < m->mem->nr_regions; i++) {
-		ranges[i].iova = m->mem->regions[i].gpa;
-		ranges[i].length = m->mem->regions[i].size;
-		if (ranges[i].length > most)
-			most = ranges[i].length;
-	}
-	free(m->dirty_buf);
-	m->dirty_buf = calloc((most / DIRTY_PAGE_SIZE + 63) / 64, 8);
-	if (!m->dirty_buf)
-		return -ENOMEM;
-	ret = m->be->ops->dma_logging_start(m->be, DIRTY_PAGE_SIZE, ranges,
-					    m->mem->nr_regions);
-	if (ret)
-		log_err("%s: cannot start DMA dirty logging: %s", m->id,
-			strerror(-ret));
-	return ret;
-}
-
-static int dirty_sync(void *opaque, struct mig_dirty_bitmap *bm)
-{
-	struct vfio_migration *m = opaque;
-	unsigned int i;
-	int ret;
-
-	for (i = 0; i < m->mem->nr_regions; i++) {
-		const struct mem_region *r = &m->mem->regions[i];
-		uint64_t pages = r->size / DIRTY_PAGE_SIZE;
-
-		memset(m->dirty_buf, 0, (pages + 63) / 64 * 8);
-		ret = m->be->ops->dma_logging_report(m->be, r->gpa, r->size,
-						     DIRTY_PAGE_SIZE,
-						     m->dirty_buf);
-		if (!ret)
-			ret = mig_dirty__or_words(bm, r->offset / DIRTY_PAGE_SIZE,
-						  m->dirty_buf, pages);
-		if (ret) {
-			/* The log is lost: every page may have been written. */
-			log_warn("%s: DMA dirty report failed (%s): resending all memory",
-				 m->id, strerror(-ret));
-			mig_dirty__set_all(bm);
-			return 0;
-		}
-	}
-	return 0;
-}
-
-static void dirty_stop(void *opaque)
-{
-	struct vfio_migration *m = opaque;
-
-	m->be->ops->dma_logging_stop(m->be);
-	free(m->dirty_buf);
-	m->dirty_buf = NULL;
-}
-
-static const struct mig_dirty_source_ops vfio_dirty_ops = {
-	.start = dirty_start,
-	.sync = dirty_sync,
-	.stop = dirty_stop,
-};
-
 int vfio_mig__register(struct vfio_migration *m, struct migration *mig)
 {
 	int ret;
@@ -655,7 +555,7 @@ int vfio_mig__register(struct vfio_migration *m, struct migration *mig)
 		if (ret)
 			return ret;
 	} else {
-		ret = migration__add_dirty_source(mig, m->id, &vfio_dirty_ops, m);
+		ret = migration__add_dirty_source(mig, m->id, &vfio_mig_dirty_ops, m);
 		if (ret)
 			return ret;
 	}
