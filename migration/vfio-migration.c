@@ -53,22 +53,9 @@
 #define VFIO_MIG_SIZE_UNKNOWN (100ULL << 30)
 
 
-static const char *const state_names[] = {
-	[VFIO_DEVICE_STATE_ERROR] = "ERROR",
-	[VFIO_DEVICE_STATE_STOP] = "STOP",
-	[VFIO_DEVICE_STATE_RUNNING] = "RUNNING",
-	[VFIO_DEVICE_STATE_STOP_COPY] = "STOP_COPY",
-	[VFIO_DEVICE_STATE_RESUMING] = "RESUMING",
-	[VFIO_DEVICE_STATE_RUNNING_P2P] = "RUNNING_P2P",
-	[VFIO_DEVICE_STATE_PRE_COPY] = "PRE_COPY",
-	[VFIO_DEVICE_STATE_PRE_COPY_P2P] = "PRE_COPY_P2P",
-};
-
 const char *vfio_mig__state_name(uint32_t state)
 {
-	if (state < VFIO_COMPAT_DEVICE_STATE_NR && state_names[state])
-		return state_names[state];
-	return "UNKNOWN";
+	return vfio_compat__state_name(state);
 }
 
 uint32_t vfio_mig__state(const struct vfio_migration *m)

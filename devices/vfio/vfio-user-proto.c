@@ -643,18 +643,5 @@ const char *vfio_user__cmd_name(uint32_t cmd)
 
 const char *vfio_user__mig_state_name(uint32_t state)
 {
-	static const char *const names[] = {
-		[VFIO_DEVICE_STATE_ERROR] = "ERROR",
-		[VFIO_DEVICE_STATE_STOP] = "STOP",
-		[VFIO_DEVICE_STATE_RUNNING] = "RUNNING",
-		[VFIO_DEVICE_STATE_STOP_COPY] = "STOP_COPY",
-		[VFIO_DEVICE_STATE_RESUMING] = "RESUMING",
-		[VFIO_DEVICE_STATE_RUNNING_P2P] = "RUNNING_P2P",
-		[VFIO_DEVICE_STATE_PRE_COPY] = "PRE_COPY",
-		[VFIO_DEVICE_STATE_PRE_COPY_P2P] = "PRE_COPY_P2P",
-	};
-
-	if (state < ARRAY_SIZE(names) && names[state])
-		return names[state];
-	return "UNKNOWN";
+	return vfio_compat__state_name(state);
 }

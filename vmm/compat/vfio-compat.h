@@ -3,13 +3,15 @@
  * builds against. Include it after <linux/vfio.h>. Every block is guarded
  * by a macro that arrived in the same kernel release, so a newer
  * <linux/vfio.h> wins and nothing is defined twice. Values and layouts are
- * the kernel's (include/uapi/linux/vfio.h); none of this is ferry's own.
+ * the kernel's (include/uapi/linux/vfio.h); only the state-name helper
+ * at the end is ferry's own.
  */
 #ifndef VMM_COMPAT_VFIO_COMPAT_H
 #define VMM_COMPAT_VFIO_COMPAT_H
 
 #include <linux/types.h>
 #include <linux/vfio.h>
+#include <stdint.h>
 
 /*
  * Linux 6.2: PRE_COPY support. The device states are enum values in the
@@ -78,5 +80,25 @@ struct vfio_device_detach_iommufd_pt {
 };
 #define VFIO_DEVICE_DETACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 20)
 #endif
+
+/*
+ * Name of a VFIO migration FSM state (enum vfio_device_mig_state, with
+ * the PRE_COPY states above) for logs; "UNKNOWN" for other values. One
+ * table for the vfio-user protocol code, ferry-testdev and migration/.
+ */
+static inline const char *vfio_compat__state_name(uint32_t state)
+{
+	switch (state) {
+	case 0: return "ERROR";
+	case 1: return "STOP";
+	case 2: return "RUNNING";
+	case 3: return "STOP_COPY";
+	case 4: return "RESUMING";
+	case 5: return "RUNNING_P2P";
+	case 6: return "PRE_COPY";
+	case 7: return "PRE_COPY_P2P";
+	default: return "UNKNOWN";
+	}
+}
 
 #endif /* VMM_COMPAT_VFIO_COMPAT_H */
