@@ -156,6 +156,32 @@ static void test_cli__bad_values(void **state)
 	expect_error(PARSE("--kernel"), "needs a value");
 }
 
+static void test_cli__restore_and_incoming_modes(void **state)
+{
+	assert_int_equal(PARSE("--restore", "snap", "--resume", "--restore-mode",
+			       "copy"), CLI_RUN);
+	assert_string_equal(opts.restore_dir, "snap");
+	assert_true(opts.resume);
+	assert_true(opts.restore_copy);
+	assert_int_equal(PARSE("--wait-restore", "--api-sock", "/tmp/a"), CLI_RUN);
+	assert_true(opts.wait_restore);
+	assert_int_equal(PARSE("--incoming", "tcp:127.0.0.1:4444"), CLI_RUN);
+	assert_string_equal(opts.incoming, "tcp:127.0.0.1:4444");
+
+	expect_error(PARSE("--restore", "snap", "--kernel", "k"), "from the snapshot");
+	expect_error(PARSE("--kernel", "k", "--resume"), "need --restore");
+	expect_error(PARSE("--restore", "s", "--restore-mode", "fast"), "lazy or copy");
+	expect_error(PARSE("--wait-restore"), "--wait-restore needs --api-sock");
+	expect_error(PARSE("--wait-restore", "--api-sock", "a", "--kernel", "k"),
+		     "--wait-restore needs --api-sock");
+	expect_error(PARSE("--wait-restore", "--api-sock", "a", "--chroot", "/j"),
+		     "--wait-restore needs --api-sock");
+	expect_error(PARSE("--incoming", "tcp:1.2.3.4:1", "--restore", "s"),
+		     "--incoming excludes");
+	expect_error(PARSE("--incoming", "tcp:1.2.3.4:1", "--kernel", "k"),
+		     "from the source");
+}
+
 static void test_cli__config_file_then_flags(void **state)
 {
 	char path[] = "/tmp/ferry-test-cli-XXXXXX";
@@ -180,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_cli__defaults_and_all_flags),
 		cmocka_unit_test(test_cli__vfio_devices),
 		cmocka_unit_test(test_cli__bad_values),
+		cmocka_unit_test(test_cli__restore_and_incoming_modes),
 		cmocka_unit_test(test_cli__config_file_then_flags),
 	};
 
