@@ -145,6 +145,33 @@ static void *poll_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * After a request: @ret from client__request, then the HTTP status.
+ * Prints the JSON reply with @json and the server's error on failure.
+ * Returns EXIT_OK, EXIT_CONNECT or EXIT_SERVER.
+ */
+static int check_reply(int ret, const char *err, long status,
+		       struct json_object *reply, bool json)
+{
+	if (ret) {
+		fprintf(stderr, "ferryctl: cannot reach ferry: %s\n", err);
+		return EXIT_CONNECT;
+	}
+	if (json && reply)
+		printf("%s\n", json_object_to_json_string_ext(
+				       reply, JSON_C_TO_STRING_PRETTY |
+						      JSON_C_TO_STRING_SPACED |
+						      JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (status < 200 || status > 299) {
+		fprintf(stderr, "ferryctl: %s (HTTP %ld)\n",
+			get_str(reply, "error")[0] ? get_str(reply, "error") :
+						     "unexpected response",
+			status);
+		return EXIT_SERVER;
+	}
+	return EXIT_OK;
+}
+
 /* @dir against our working directory: ferry has its own. */
 static int absolute(const char *dir, char *out, size_t len)
 {
@@ -224,24 +251,9 @@ int snapshot_cmd__create(const char *sock, const char *dir, bool replace,
 		if (p.drawn)
 			fputs("\r\033[K", stdout);
 	}
-	if (ret) {
-		fprintf(stderr, "ferryctl: cannot reach ferry: %s\n", err);
-		ret = EXIT_CONNECT;
+	ret = check_reply(ret, err, status, reply, json);
+	if (ret != EXIT_OK)
 		goto out;
-	}
-	if (json && reply)
-		printf("%s\n", json_object_to_json_string_ext(
-				       reply, JSON_C_TO_STRING_PRETTY |
-						      JSON_C_TO_STRING_SPACED |
-						      JSON_C_TO_STRING_NOSLASHESCAPE));
-	if (status < 200 || status > 299) {
-		fprintf(stderr, "ferryctl: %s (HTTP %ld)\n",
-			get_str(reply, "error")[0] ? get_str(reply, "error") :
-						     "unexpected response",
-			status);
-		ret = EXIT_SERVER;
-		goto out;
-	}
 	if (!json) {
 		sample_from(reply, &s);
 		fmt_size(size, sizeof(size), (double)s.total_bytes);
@@ -369,24 +381,9 @@ int snapshot_cmd__load(const char *sock, const char *dir, bool resume,
 	ret = client__request(c, "PUT", "/snapshot/load",
 			      json_object_to_json_string(body), &status, &reply,
 			      err, sizeof(err));
-	if (ret) {
-		fprintf(stderr, "ferryctl: cannot reach ferry: %s\n", err);
-		ret = EXIT_CONNECT;
+	ret = check_reply(ret, err, status, reply, json);
+	if (ret != EXIT_OK)
 		goto out;
-	}
-	if (json && reply)
-		printf("%s\n", json_object_to_json_string_ext(
-				       reply, JSON_C_TO_STRING_PRETTY |
-						      JSON_C_TO_STRING_SPACED |
-						      JSON_C_TO_STRING_NOSLASHESCAPE));
-	if (status < 200 || status > 299) {
-		fprintf(stderr, "ferryctl: %s (HTTP %ld)\n",
-			get_str(reply, "error")[0] ? get_str(reply, "error") :
-						     "unexpected response",
-			status);
-		ret = EXIT_SERVER;
-		goto out;
-	}
 	if (!json)
 		printf("snapshot %s loaded: the VM is %s\n", path,
 		       get_str(reply, "state"));
