@@ -73,3 +73,35 @@ uint64_t td__page_fp(const void *page)
 		h = td__mix(h, a[k]);
 	return h;
 }
+
+void td__hash_init(struct td_hash_state *st, uint64_t len, uint64_t seed)
+{
+	uint64_t l0 = seed ^ len;
+
+	st->l[0] = l0;
+	st->l[1] = l0 + TD_HASH_K2;
+	st->l[2] = l0 + 2 * TD_HASH_K2;
+	st->l[3] = l0 + 3 * TD_HASH_K2;
+	st->len = len;
+}
+
+void td__hash_blocks(struct td_hash_state *st, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint64_t w[4];
+	size_t i;
+
+	for (i = 0; i + 32 <= len; i += 32) {
+		memcpy(w, b + i, 32);
+		st->l[0] = td__mix(st->l[0], w[0]);
+		st->l[1] = td__mix(st->l[1], w[1]);
+		st->l[2] = td__mix(st->l[2], w[2]);
+		st->l[3] = td__mix(st->l[3], w[3]);
+	}
+}
+
+uint64_t td__hash_final(const struct td_hash_state *st)
+{
+	return td__mix(td__mix(td__mix(td__mix(st->l[0], st->l[1]), st->l[2]),
+				   st->l[3]), st->len);
+}

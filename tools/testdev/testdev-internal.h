@@ -138,6 +138,7 @@ struct td_mig {
 	uint64_t *sent_once;  /* bitmap: pages sent at least once */
 	uint64_t unsent_initial; /* pages never sent yet */
 	uint64_t scan_pos;
+	bool sc_scanned;      /* in STOP_COPY and rescanned: nothing changes now */
 	bool header_sent;
 	bool end_sent;
 	uint8_t *stage;       /* record being handed out */
@@ -195,6 +196,25 @@ extern volatile sig_atomic_t td_quit;
 /* --- testdev-hash.c --- */
 /* 64-bit hash of @len bytes; any single changed 8-byte word changes it. */
 uint64_t td__hash(const void *p, size_t len, uint64_t seed);
+
+/*
+ * td__hash in pieces: init with the total length, feed whole 32-byte
+ * blocks in order, final. Gives exactly td__hash's value for inputs
+ * whose length is a multiple of 32 (device memory is).
+ */
+struct td_hash_state {
+	uint64_t l[4];
+	uint64_t len;
+};
+void td__hash_init(struct td_hash_state *st, uint64_t len, uint64_t seed);
+void td__hash_blocks(struct td_hash_state *st, const void *p, size_t len);
+uint64_t td__hash_final(const struct td_hash_state *st);
+
+/* td__hash seed of device memory in the digest (the guest uses it too). */
+#define TD_DIGEST_MEM_SEED 0x4d45
+
+/* Digest of the registers combined with a memory hash (as td__digest). */
+uint64_t td__digest_with(const struct testdev *td, uint64_t mem_hash);
 uint64_t td__mix(uint64_t h, uint64_t v);
 
 /* Fast fingerprint of one TD_PAGE_SIZE page, to spot changed pages. */

@@ -165,6 +165,7 @@ static void close_save(struct td_mig *m)
 	m->sent_fp = NULL;
 	m->stage = NULL;
 	m->saving = false;
+	m->sc_scanned = false;
 }
 
 static int open_save(struct testdev *td)
@@ -201,6 +202,9 @@ static uint64_t rescan(struct testdev *td)
 	struct td_mig *m = &td->mig;
 	uint64_t i, found = 0;
 
+	/* Stopped, vCPUs stopped, scanned once: nothing can change any more. */
+	if (m->state == S_SC && m->sc_scanned)
+		return 0;
 	for (i = 0; i < td->npages; i++) {
 		if (!test_bit(m->sent_once, i) || test_bit(m->pending, i))
 			continue;
@@ -210,6 +214,34 @@ static uint64_t rescan(struct testdev *td)
 		}
 	}
 	return found;
+}
+
+/*
+ * PRE_COPY -> STOP_COPY, inside the VM's downtime: one pass over device
+ * memory both queues the pages changed since they were sent and hashes
+ * all of it for the digest (the stream's END record and the state-change
+ * log need it). Reading all memory twice is what this saves; after it
+ * nothing changes until the session ends, so later rescans are skipped.
+ */
+static void rescan_and_digest(struct testdev *td)
+{
+	struct td_mig *m = &td->mig;
+	struct td_hash_state h;
+	uint64_t i;
+
+	td__hash_init(&h, td->mem_size, TD_DIGEST_MEM_SEED);
+	for (i = 0; i < td->npages; i++) {
+		const uint8_t *p = td->mem + i * TD_PAGE_SIZE;
+
+		td__hash_blocks(&h, p, TD_PAGE_SIZE);
+		if (!test_bit(m->sent_once, i) || test_bit(m->pending, i))
+			continue;
+		if (td__page_fp(p) != m->sent_fp[i])
+			set_bit(m->pending, i);
+	}
+	td->dcache = td__digest_with(td, td__hash_final(&h));
+	td->dcache_valid = true;
+	m->sc_scanned = true;
 }
 
 static uint64_t count_pending(const struct testdev *td, bool sent_before)
@@ -595,7 +627,12 @@ static int do_arc(struct testdev *td, uint32_t from, uint32_t to)
 		close_load(m);
 		return ret;
 	}
-	/* RUNNING <-> STOP, PRE_COPY -> STOP_COPY: activity follows state. */
+	if ((from == S_PC || from == S_PCP2P) && to == S_SC) {
+		td__touch(td);
+		rescan_and_digest(td);
+		return 0;
+	}
+	/* RUNNING <-> STOP: activity follows state. */
 	return 0;
 }
 

@@ -200,12 +200,18 @@ uint64_t td__digest_cached(struct testdev *td)
 	return d;
 }
 
-uint64_t td__digest(const struct testdev *td)
+uint64_t td__digest_with(const struct testdev *td, uint64_t mem_hash)
 {
 	/* Seeds only keep the two parts apart. */
 	uint64_t h = td__hash(&td->regs, sizeof(td->regs), 0x5245);
 
-	return td__mix(h, td__hash(td->mem, td->mem_size, 0x4d45));
+	return td__mix(h, mem_hash);
+}
+
+uint64_t td__digest(const struct testdev *td)
+{
+	return td__digest_with(td, td__hash(td->mem, td->mem_size,
+					    TD_DIGEST_MEM_SEED));
 }
 
 void td__fire_irq(struct testdev *td, unsigned int vector)
