@@ -195,6 +195,8 @@ static int handshake(struct load *l, const struct live_load_env *env)
 	}
 	ret = env->prepare(env->opaque, &r, node, mem_size, &l->mig, l->err,
 			   l->errlen);
+	if (!ret && env->ready)
+		ret = env->ready(env->opaque, l->err, l->errlen);
 	if (ret) {
 		l->failed = true;
 		goto out;

@@ -154,6 +154,13 @@ struct live_load_env {
 	int (*prepare)(void *opaque, struct state_reader *r, int node,
 		       uint64_t mem_size, struct migration **mig, char *err,
 		       size_t errlen);
+	/*
+	 * Optional. The VM exists and is compatible: last set-up before
+	 * any state flows (API, worker threads, privilege drop), so that
+	 * it is paid before the source's downtime, not after the load.
+	 * Non-zero refuses the migration with @err.
+	 */
+	int (*ready)(void *opaque, char *err, size_t errlen);
 	void *opaque;
 };
 

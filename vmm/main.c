@@ -61,6 +61,49 @@ static int enter_sandbox(const struct cli_options *o, struct api *api)
 					o->have_user ? &user : NULL);
 }
 
+/* What main() sets up around a built VM before running it. */
+struct launch {
+	const struct cli_options *opts;
+	struct api *api;
+	struct control *ctl;
+	bool ready; /* finish_setup done */
+};
+
+/*
+ * The VM is built: attach the API, drop privileges, start the worker
+ * and migration threads (each confines itself) and the API thread. For
+ * an incoming migration this runs before the state is loaded, so it
+ * is not part of the source's downtime.
+ */
+static int finish_setup(struct launch *l, struct vm *vm)
+{
+	int ret = 0;
+
+	if (l->ready)
+		return 0;
+	if (l->api)
+		ret = control__attach(l->api, vm, &l->ctl);
+	if (!ret && !l->opts->wait_restore) /* --wait-restore: done already */
+		ret = enter_sandbox(l->opts, l->api);
+	/* Before vm__run confines this thread: the worker needs its own role. */
+	if (!ret)
+		ret = control__start(l->ctl);
+	/* live migration (issue 6): its thread confines itself, like the worker. */
+	if (!ret)
+		ret = vm__migrate_init(vm);
+	if (!ret && l->api && !l->opts->wait_restore)
+		ret = api__start(l->api, &(struct api_params){
+						 .thread_start = api_thread_start,
+					 });
+	l->ready = !ret;
+	return ret;
+}
+
+static int incoming_ready(void *opaque, struct vm *vm)
+{
+	return finish_setup(opaque, vm);
+}
+
 static int exit_status(const struct vm_stop *stop)
 {
 	switch (stop->reason) {
@@ -88,6 +131,7 @@ int main(int argc, char **argv)
 	struct vm *vm = NULL;
 	struct api *api = NULL;
 	struct control *ctl = NULL;
+	struct launch launch = { .opts = &opts };
 	char err[512];
 	int ret;
 
@@ -123,6 +167,7 @@ int main(int argc, char **argv)
 		if (ret)
 			return EXIT_START_FAILED;
 	}
+	launch.api = api;
 	if (opts.wait_restore) {
 		/*
 		 * The API serves before any VM exists: drop privileges and
@@ -142,8 +187,8 @@ int main(int argc, char **argv)
 		if (ret)
 			log_err("cannot wait for a snapshot: %s", strerror(-ret));
 	} else if (opts.incoming[0]) { /* live migration (issue 6) */
-		ret = vm__migrate_incoming(&opts.vm, opts.incoming, &vm, err,
-					   sizeof(err));
+		ret = vm__migrate_incoming(&opts.vm, opts.incoming, incoming_ready,
+					   &launch, &vm, err, sizeof(err));
 		if (ret)
 			log_err("incoming migration on %s failed: %s", opts.incoming,
 				err);
@@ -159,23 +204,13 @@ int main(int argc, char **argv)
 			log_err("cannot start the VM: %s", strerror(-ret));
 	}
 	if (ret) {
+		control__detach(launch.ctl);
 		api__destroy(api);
+		vm__destroy(vm); /* a failed incoming migration may leave one */
 		return EXIT_START_FAILED;
 	}
-	if (api)
-		ret = control__attach(api, vm, &ctl);
-	if (!ret && !opts.wait_restore) /* --wait-restore: done already */
-		ret = enter_sandbox(&opts, api);
-	/* Before vm__run confines this thread: the worker needs its own role. */
-	if (!ret)
-		ret = control__start(ctl);
-	/* live migration (issue 6): its thread confines itself, like the worker. */
-	if (!ret)
-		ret = vm__migrate_init(vm);
-	if (!ret && api && !opts.wait_restore)
-		ret = api__start(api, &(struct api_params){
-					      .thread_start = api_thread_start,
-				      });
+	ret = finish_setup(&launch, vm);
+	ctl = launch.ctl;
 	if (ret) {
 		log_err("cannot start the VM: %s", strerror(-ret));
 		control__detach(ctl);

@@ -35,7 +35,20 @@
 struct incoming {
 	const struct vm_config *host;
 	struct vm *vm; /* built by prepare */
+	vm_incoming_ready_fn ready;
+	void *ready_opaque;
 };
+
+static int ready(void *opaque, char *err, size_t errlen)
+{
+	struct incoming *in = opaque;
+	int ret = in->ready(in->ready_opaque, in->vm);
+
+	if (ret)
+		snprintf(err, errlen, "the destination could not get ready: %s",
+			 strerror(-ret));
+	return ret;
+}
 
 static const struct kvm_cpuid_entry2 *find_leaf(const struct kvm_cpuid2 *c,
 						uint32_t fn, uint32_t idx)
@@ -147,10 +160,13 @@ static int prepare(void *opaque, struct state_reader *r, int node,
 }
 
 int vm__migrate_incoming(const struct vm_config *host, const char *url,
+			 vm_incoming_ready_fn ready_fn, void *ready_opaque,
 			 struct vm **out, char *err, size_t errlen)
 {
-	struct incoming in = { .host = host };
-	struct live_load_env env = { .prepare = prepare, .opaque = &in };
+	struct incoming in = { .host = host, .ready = ready_fn,
+			       .ready_opaque = ready_opaque };
+	struct live_load_env env = { .prepare = prepare, .opaque = &in,
+				     .ready = ready_fn ? ready : NULL };
 	struct live_addr addr;
 	int lfd, fd, ret;
 
@@ -177,7 +193,8 @@ int vm__migrate_incoming(const struct vm_config *host, const char *url,
 	ret = live__load(fd, &env, err, errlen);
 	close(fd);
 	if (ret) {
-		vm__destroy(in.vm);
+		/* The caller may have attached to it in ready(): it destroys. */
+		*out = in.vm;
 		return ret;
 	}
 	in.vm->restored = true;

@@ -59,13 +59,20 @@ void vm__migrate_status(struct vm *vm, struct live_status *out);
 /* Stop the thread (cancelling a migration) and free. NULL-safe. */
 void vm_migrate__destroy(struct vm_migrate *m);
 
+/* Called once the incoming VM exists, before state flows (see below). */
+typedef int (*vm_incoming_ready_fn)(void *opaque, struct vm *vm);
+
 /*
  * Destination: listen on @url, take one source, build the VM (host-side
- * settings from @host) and load it. Returns 0 and *out (a VM holding the
- * migrated state, to be run with vm__run), or -errno with one line in
- * @err. Runs on the main thread before any confinement.
+ * settings from @host) and load it. Once the VM is built and found
+ * compatible, @ready_fn (optional) runs with it: the caller's set-up
+ * that must not land in the source's downtime. Returns 0 and *out (a
+ * VM holding the migrated state, to be run with vm__run), or -errno
+ * with one line in @err; then *out is a VM to destroy (after undoing
+ * what @ready_fn did) or NULL. Runs on the main thread.
  */
 int vm__migrate_incoming(const struct vm_config *host, const char *url,
+			 vm_incoming_ready_fn ready_fn, void *ready_opaque,
 			 struct vm **out, char *err, size_t errlen);
 
 #endif /* VMM_VM_MIGRATE_H */
