@@ -36,6 +36,7 @@ expect_status 3 "unknown guest mode"
 pass "guest failure exits 3"
 
 # SIGTERM stops a running guest: exit 6.
+rm -f "$WORK/out"
 "$FERRY" --kernel "$GUEST" --cmdline "mode=memtest mem=8M passes=0" \
 	>"$WORK/out" 2>"$WORK/err" </dev/null &
 pid=$!
@@ -47,6 +48,7 @@ pass "SIGTERM exits 6"
 
 # A byte on the serial input ends memtest passes=0 with its verdict.
 mkfifo "$WORK/in"
+rm -f "$WORK/out"
 "$FERRY" --kernel "$GUEST" --cmdline "mode=memtest mem=8M passes=0" \
 	<"$WORK/in" >"$WORK/out" 2>"$WORK/err" &
 pid=$!

@@ -7,6 +7,9 @@
 CHECK="$SOURCE_DIR/tools/seccomp/check-confined.sh"
 
 start_vm() {
+	local i
+	# Fresh files: the previous VM's output must not satisfy the waits below.
+	rm -f "$WORK/out" "$WORK/err"
 	"$FERRY" --kernel "$GUEST" --vcpus 2 --api-sock "$WORK/api.sock" \
 		--cmdline "mode=memtest mem=8M passes=0" "$@" \
 		>"$WORK/out" 2>"$WORK/err" </dev/null &
@@ -14,8 +17,11 @@ start_vm() {
 	cleanup_hooks+=("kill -KILL $pid 2>/dev/null")
 	wait_for_line "$WORK/out" "pass 2" 60 || { cat "$WORK/err"; fail "guest did not run"; }
 	# The API thread exists once the socket answers.
-	curl -s --unix-socket "$WORK/api.sock" http://localhost/version >/dev/null ||
-		fail "API socket does not answer"
+	for ((i = 0; i < 50; i++)); do
+		curl -s --unix-socket "$WORK/api.sock" http://localhost/version >/dev/null && return 0
+		sleep 0.1
+	done
+	fail "API socket does not answer"
 }
 
 stop_vm() {
