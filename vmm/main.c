@@ -4,6 +4,7 @@
  * function returns an error for main() to report.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,23 @@ static int incoming_ready(void *opaque, struct vm *vm)
 	return finish_setup(opaque, vm);
 }
 
+/*
+ * A closed stdin, stdout or stderr would hand its number to the next
+ * open() (e.g. /dev/kvm), and the console would then read or write
+ * that file. Point any closed one at /dev/null first.
+ */
+static void ensure_std_fds(void)
+{
+	int fd;
+
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0)
+			continue;
+		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) < 0)
+			return;
+	}
+}
+
 static int exit_status(const struct vm_stop *stop)
 {
 	switch (stop->reason) {
@@ -135,6 +153,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int ret;
 
+	ensure_std_fds();
 	/* Before any thread exists: every thread inherits the mask. */
 	ret = vm__block_signals();
 	if (ret) {

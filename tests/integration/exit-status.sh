@@ -74,3 +74,13 @@ run_guest 30 --kernel "$GUEST" --cmdline "mode=selftest-fault fault=pf"
 expect_status 3 "guest page fault"
 expect_out "EXCEPTION #PF" "guest page fault"
 pass "guest exception reported"
+
+# Closed standard fds: ferry must not end up using /dev/kvm as its console.
+status=0
+timeout --signal=KILL 30 "$FERRY" --kernel "$GUEST" --cmdline "mode=hello" <&- >"$WORK/out" 2>"$WORK/err" || status=$?
+expect_status 1 "closed stdin"
+expect_out "hello" "closed stdin"
+status=0
+timeout --signal=KILL 30 "$FERRY" --kernel "$GUEST" --cmdline "mode=hello" >&- 2>"$WORK/err" </dev/null || status=$?
+expect_status 1 "closed stdout"
+pass "closed stdin or stdout: the guest still runs and reports"
