@@ -38,8 +38,7 @@ struct control {
 	bool registered;
 };
 
-static void __printf(3, 4) set_error(struct vmm_response *resp, int ret,
-				     const char *fmt, ...)
+void control__error(struct vmm_response *resp, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -55,13 +54,13 @@ static void do_pause(struct control *ctl, struct vmm_response *resp)
 
 	vm__get_info(ctl->vm, &resp->info);
 	if (resp->info.state != VM_STATE_RUNNING) {
-		set_error(resp, -EBUSY, "cannot pause: the VM is %s",
+		control__error(resp, -EBUSY, "cannot pause: the VM is %s",
 			  vmm_state_name(resp->info.state));
 		return;
 	}
 	ret = vm__pause(ctl->vm);
 	if (ret) {
-		set_error(resp, ret, "pause failed: %s", strerror(-ret));
+		control__error(resp, ret, "pause failed: %s", strerror(-ret));
 		return;
 	}
 	vm__get_info(ctl->vm, &resp->info);
@@ -74,13 +73,13 @@ static void do_resume(struct control *ctl, struct vmm_response *resp)
 
 	vm__get_info(ctl->vm, &resp->info);
 	if (resp->info.state != VM_STATE_PAUSED) {
-		set_error(resp, -EBUSY, "cannot resume: the VM is %s",
+		control__error(resp, -EBUSY, "cannot resume: the VM is %s",
 			  vmm_state_name(resp->info.state));
 		return;
 	}
 	ret = vm__resume(ctl->vm);
 	if (ret) {
-		set_error(resp, ret, "resume failed: %s", strerror(-ret));
+		control__error(resp, ret, "resume failed: %s", strerror(-ret));
 		return;
 	}
 	vm__get_info(ctl->vm, &resp->info);
@@ -92,7 +91,7 @@ static void do_shutdown(struct control *ctl, struct vmm_response *resp)
 	vm__get_info(ctl->vm, &resp->info);
 	if (resp->info.state == VM_STATE_STOPPING ||
 	    resp->info.state == VM_STATE_STOPPED) {
-		set_error(resp, -EBUSY, "cannot shut down: the VM is already %s",
+		control__error(resp, -EBUSY, "cannot shut down: the VM is already %s",
 			  vmm_state_name(resp->info.state));
 		return;
 	}
@@ -133,7 +132,7 @@ static void do_snapshot(struct control *ctl, const struct vmm_request *req,
 
 	vm__get_info(ctl->vm, &resp->info);
 	if (resp->info.state != VM_STATE_PAUSED) {
-		set_error(resp, -EBUSY,
+		control__error(resp, -EBUSY,
 			  "cannot snapshot: the VM is %s (pause it first)",
 			  vmm_state_name(resp->info.state));
 		return;
@@ -141,7 +140,7 @@ static void do_snapshot(struct control *ctl, const struct vmm_request *req,
 	ret = op_progress__begin(ctl->ops, "snapshot", resp->info.mem_size);
 	if (ret) {
 		op_progress__get(ctl->ops, &op);
-		set_error(resp, ret, "cannot snapshot: operation %s is running",
+		control__error(resp, ret, "cannot snapshot: operation %s is running",
 			  op.name);
 		return;
 	}
@@ -158,7 +157,7 @@ static void do_snapshot(struct control *ctl, const struct vmm_request *req,
 	op_progress__end(ctl->ops, ret, job.err);
 	if (ret) {
 		log_err("control: %s", job.err);
-		set_error(resp, ret, "%s", job.err);
+		control__error(resp, ret, "%s", job.err);
 		return;
 	}
 	op_progress__get(ctl->ops, &resp->op);
@@ -208,14 +207,14 @@ void control__execute(struct control *ctl, const struct vmm_request *req,
 		return;
 	case VMM_REQ_SNAPSHOT_LOAD:
 		vm__get_info(ctl->vm, &resp->info);
-		set_error(resp, -EBUSY,
+		control__error(resp, -EBUSY,
 			  "a VM already exists (%s): snapshots load only into a ferry started with --wait-restore (or use ferry --restore)",
 			  vmm_state_name(resp->info.state));
 		return;
 	case VMM_REQ__COUNT:
 		break;
 	}
-	set_error(resp, -ENOTSUP, "request type %d is not supported",
+	control__error(resp, -ENOTSUP, "request type %d is not supported",
 		  (int)req->type);
 }
 

@@ -24,6 +24,13 @@ struct vmm_response;
  * Execute @req on the VM @vm and fill @resp. VMM thread. Exposed so the
  * executor can be tested with a fake VM.
  */
+/*
+ * Fail @resp: ret = @ret (-errno) and a one-line message for the client.
+ * For every code that answers API requests on the VMM thread.
+ */
+void control__error(struct vmm_response *resp, int ret, const char *fmt, ...)
+	__printf(3, 4);
+
 void control__execute(struct control *ctl, const struct vmm_request *req,
 		      struct vmm_response *resp);
 

@@ -23,7 +23,6 @@
 
 /* CPUID leaf 1 ECX bits. */
 #define CPUID_1_ECX_CX16 (1u << 13)
-#define CPUID_1_ECX_X2APIC (1u << 21)
 #define CPUID_1_ECX_XSAVE (1u << 26)
 #define CPUID_1_ECX_OSXSAVE (1u << 27)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)

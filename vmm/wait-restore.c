@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 
 #include "vmm/api-queue.h"
 #include "vmm/api.h"
+#include "vmm/control.h"
 #include "vmm/event.h"
 #include "vmm/log.h"
 #include "vmm/request.h"
@@ -33,17 +33,6 @@ struct waiter {
 	int result;     /* 1 while waiting */
 };
 
-static void __printf(3, 4) refuse(struct vmm_response *resp, int ret,
-				  const char *fmt, ...)
-{
-	va_list ap;
-
-	resp->ret = ret;
-	va_start(ap, fmt);
-	vsnprintf(resp->message, sizeof(resp->message), fmt, ap);
-	va_end(ap);
-}
-
 static void load(struct waiter *w, const struct vmm_snapshot_load_params *p,
 		 struct vmm_response *resp)
 {
@@ -56,7 +45,7 @@ static void load(struct waiter *w, const struct vmm_snapshot_load_params *p,
 			  &w->vm, err, sizeof(err));
 	if (ret) {
 		log_err("cannot restore: %s", err);
-		refuse(resp, ret, "%s", err);
+		control__error(resp, ret, "%s", err);
 		return;
 	}
 	resp->info.state = p->resume ? VM_STATE_RUNNING : VM_STATE_PAUSED;
@@ -71,7 +60,7 @@ static void execute(void *opaque, const struct vmm_request *req,
 
 	resp->info.state = VM_STATE_CREATED;
 	if (w->result != 1) { /* a load or shutdown already ended the wait */
-		refuse(resp, -EBUSY, "ferry is starting the loaded VM; retry");
+		control__error(resp, -EBUSY, "ferry is starting the loaded VM; retry");
 		return;
 	}
 	switch (req->type) {
@@ -87,7 +76,7 @@ static void execute(void *opaque, const struct vmm_request *req,
 		event__stop(w->loop);
 		return;
 	default:
-		refuse(resp, -EBUSY,
+		control__error(resp, -EBUSY,
 		       "no VM yet: load a snapshot first (PUT /snapshot/load)");
 		return;
 	}
