@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "migration/dirty.h"
+#include "migration/live-wire.h"
 #include "migration/handler.h"
 #include "migration/live.h"
 #include "migration/registry.h"
@@ -52,6 +53,8 @@ struct live_save {
 	bool acked;
 	bool first_pass;           /* iteration 0: the destination is all zero */
 	uint64_t ext_start, ext_end; /* first pass: memfd data extent, pages */
+	struct live_splice sp;     /* RAM pages to the socket without a copy */
+	bool use_splice;
 	char err[256];
 	int err_ret;
 };

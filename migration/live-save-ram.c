@@ -113,18 +113,20 @@ static int send_ram(struct live_save *ls, uint32_t type, uint64_t gpa,
 		    uint64_t npages, const void *data)
 {
 	uint64_t hdr[2] = { htobe64(gpa), htobe64(npages) };
-	struct iovec iov[2] = {
-		{ hdr, sizeof(hdr) },
-		{ (void *)(uintptr_t)data, data ? npages * 4096 : 0 },
-	};
-	/* The pages may change under us: the CRC covers the header only. */
-	int ret = live_wire__send_partial_crc(ls->fd, type, iov, data ? 2 : 1, 1);
+	struct iovec head = { hdr, sizeof(hdr) };
+	size_t len = data ? npages * 4096 : 0;
+	/*
+	 * The pages may change under us: the CRC covers the header only.
+	 * Spliced, not copied: the sending core is shared with the guest.
+	 */
+	int ret = live_wire__send_spliced(ls->fd, ls->use_splice ? &ls->sp : NULL,
+					  type, &head, 1, data, len);
 
 	if (ret)
 		return live_save__error(ls, ret, "sending RAM: %s",
 					atomic_load(&ls->cancel) ? "cancelled" :
 								   strerror(-ret));
-	live_save__account(ls, LIVE_HDR_SIZE + iov[0].iov_len + iov[1].iov_len);
+	live_save__account(ls, LIVE_HDR_SIZE + sizeof(hdr) + len);
 	if (data)
 		ls->pages += npages;
 	else

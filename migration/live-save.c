@@ -69,6 +69,7 @@ int live_save__create(const struct live_save_env *env,
 		ls->p.timeout_ms = LIVE_DEFAULT_TIMEOUT_MS;
 	ls->mem = migration__memory(env->mig);
 	ls->fd = -1;
+	ls->sp.pipe[0] = ls->sp.pipe[1] = -1;
 	pthread_mutex_init(&ls->lock, NULL);
 	ls->st.phase = LIVE_PHASE_SETUP;
 	*out = ls;
@@ -81,6 +82,7 @@ void live_save__destroy(struct live_save *ls)
 		return;
 	mig_dirty__exit(&ls->dirty);
 	live_save__sinks_exit(ls);
+	live_splice__exit(&ls->sp);
 	pthread_mutex_destroy(&ls->lock);
 	free(ls);
 }
@@ -453,11 +455,13 @@ static int stop_copy(void *arg)
 	const void *blob;
 	size_t i, size;
 	struct iovec iov;
+	uint64_t t0 = live__now_ns(), t1, t2;
 	int ret;
 
 	ret = sync_sources(ls);
 	if (!ret)
 		ret = live_save__send_dirty(ls, false);
+	t1 = live__now_ns();
 	for (i = 0; !ret && i < ls->nr_handlers; i++) {
 		struct mig_handler *h = migration__handler(ls->env.mig, i);
 
@@ -472,6 +476,7 @@ static int stop_copy(void *arg)
 	}
 	if (ret)
 		return ret;
+	t2 = live__now_ns();
 	if (state_writer__create(&w))
 		return live_save__error(ls, -ENOMEM, "out of memory");
 	state__put_string(w, "format", "ferry-state");
@@ -506,6 +511,9 @@ static int stop_copy(void *arg)
 			live_save__account(ls, 2 * LIVE_HDR_SIZE + size);
 	}
 	state_writer__destroy(w);
+	log_debug("migration: stop-copy: final RAM pass %llu us, device data %llu us, state %llu us",
+		  (unsigned long long)(t1 - t0) / 1000, (unsigned long long)(t2 - t1) / 1000,
+		  (unsigned long long)(live__now_ns() - t2) / 1000);
 	return ret;
 }
 
@@ -550,6 +558,13 @@ int live_save__run(struct live_save *ls, int fd)
 		live_save__error(ls, ret, "out of memory");
 	if (!ret && (ret = live_save__sinks_init(ls)))
 		live_save__error(ls, ret, "out of memory");
+	/*
+	 * Best effort: without the pipe, RAM is sent with plain copies. A
+	 * fresh pipe per run: a failed run may have left bytes in the old.
+	 */
+	live_splice__exit(&ls->sp);
+	if (!ret)
+		ls->use_splice = !live_splice__init(&ls->sp);
 	if (!ret)
 		ret = send_hello(ls);
 	if (!ret)

@@ -10,8 +10,11 @@
 #include <arpa/inet.h>
 #include <endian.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,11 +221,12 @@ int live_wire__set_timeouts(int fd, unsigned int send_ms, unsigned int recv_ms)
 	return 0;
 }
 
-static int sendv_all(int fd, struct iovec *iov, unsigned int n)
+static int sendv_all_flags(int fd, struct iovec *iov, unsigned int n,
+			   int flags)
 {
 	while (n) {
 		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n };
-		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL);
+		ssize_t w = sendmsg(fd, &mh, MSG_NOSIGNAL | flags);
 
 		if (w < 0) {
 			if (errno == EINTR)
@@ -241,6 +245,11 @@ static int sendv_all(int fd, struct iovec *iov, unsigned int n)
 		}
 	}
 	return 0;
+}
+
+static int sendv_all(int fd, struct iovec *iov, unsigned int n)
+{
+	return sendv_all_flags(fd, iov, n, 0);
 }
 
 int live_wire__send_all(int fd, const void *buf, size_t len)
@@ -266,6 +275,85 @@ int live_wire__recv_all(int fd, void *buf, size_t len)
 			return -ECONNRESET;
 		p += n;
 		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Pipe size for splice: 1 MiB is the default pipe-max-size for users. */
+#define LIVE_SPLICE_PIPE (1u << 20)
+
+int live_splice__init(struct live_splice *sp)
+{
+	sigset_t pipe_sig;
+	int sz;
+
+	sp->pipe[0] = sp->pipe[1] = -1;
+	/*
+	 * splice(2) into a socket whose peer is gone raises SIGPIPE (there
+	 * is no MSG_NOSIGNAL for it): blocked on this thread, the call just
+	 * fails with EPIPE.
+	 */
+	sigemptyset(&pipe_sig);
+	sigaddset(&pipe_sig, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_sig, NULL);
+	if (pipe2(sp->pipe, O_CLOEXEC) < 0)
+		return -errno;
+	/* Smaller when pipe-max-size is lower; the default 64 KiB works too. */
+	sz = fcntl(sp->pipe[1], F_SETPIPE_SZ, LIVE_SPLICE_PIPE);
+	if (sz < 0)
+		sz = fcntl(sp->pipe[1], F_GETPIPE_SZ);
+	if (sz <= 0) {
+		int ret = -errno;
+
+		live_splice__exit(sp);
+		return ret ? ret : -EINVAL;
+	}
+	sp->cap = (size_t)sz;
+	return 0;
+}
+
+void live_splice__exit(struct live_splice *sp)
+{
+	if (!sp)
+		return;
+	for (int i = 0; i < 2; i++) {
+		if (sp->pipe[i] >= 0)
+			close(sp->pipe[i]);
+		sp->pipe[i] = -1;
+	}
+}
+
+int live_splice__recv_to_file(struct live_splice *sp, int fd, int file,
+			      uint64_t off, size_t len)
+{
+	while (len) {
+		ssize_t n = splice(fd, NULL, sp->pipe[1], NULL, MIN(len, sp->cap),
+				   SPLICE_F_MOVE);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return -ETIMEDOUT;
+			/* EINVAL before any byte moved: unsupported here. */
+			return -errno;
+		}
+		if (n == 0)
+			return -ECONNRESET;
+		len -= (size_t)n;
+		/* Drain the pipe completely, so it is empty for the next call. */
+		while (n) {
+			loff_t o = (loff_t)off;
+			ssize_t w = splice(sp->pipe[0], NULL, file, &o, (size_t)n,
+					   SPLICE_F_MOVE);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return w < 0 ? (errno == EINVAL ? -EIO : -errno) : -EIO;
+			off += (uint64_t)w;
+			n -= w;
+		}
 	}
 	return 0;
 }
@@ -346,6 +434,80 @@ int live_wire__send_partial_crc(int fd, uint32_t type,
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = sizeof(hdr);
 	return sendv_all(fd, iov, nparts + 1);
+}
+
+/* vmsplice @len bytes at @data into the pipe, then all of it to @fd. */
+static int splice_out(struct live_splice *sp, int fd, const uint8_t *data,
+		      size_t len, bool *moved)
+{
+	while (len) {
+		struct iovec iov = { (void *)(uintptr_t)data, MIN(len, sp->cap) };
+		ssize_t n = vmsplice(sp->pipe[1], &iov, 1, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		*moved = true;
+		data += n;
+		len -= (size_t)n;
+		while (n) {
+			ssize_t w = splice(sp->pipe[0], NULL, fd, NULL, (size_t)n,
+					   SPLICE_F_MOVE | (len ? SPLICE_F_MORE : 0));
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return errno == EAGAIN ? -ETIMEDOUT : -errno;
+			if (w == 0)
+				return -EPIPE;
+			n -= w;
+		}
+	}
+	return 0;
+}
+
+int live_wire__send_spliced(int fd, struct live_splice *sp, uint32_t type,
+			    const struct iovec *head, unsigned int nhead,
+			    const void *data, size_t len)
+{
+	struct iovec iov[LIVE_MAX_PARTS + 1];
+	uint8_t hdr[LIVE_HDR_SIZE];
+	uint32_t crc = CRC32C_INIT, t, c;
+	uint64_t total = len, l;
+	unsigned int i, n = 0;
+	bool moved = false;
+	int ret;
+
+	if (nhead + 1 > LIVE_MAX_PARTS)
+		return -EINVAL;
+	for (i = 0; i < nhead; i++) {
+		crc = crc32c__update(crc, head[i].iov_base, head[i].iov_len);
+		total += head[i].iov_len;
+	}
+	t = htobe32(type);
+	c = htobe32(crc);
+	l = htobe64(total);
+	memcpy(hdr, &t, 4);
+	memcpy(hdr + 4, &c, 4);
+	memcpy(hdr + 8, &l, 8);
+	iov[n++] = (struct iovec){ hdr, sizeof(hdr) };
+	for (i = 0; i < nhead; i++)
+		iov[n++] = head[i];
+	if (!sp || sp->pipe[1] < 0 || sp->no_vmsplice || !len) {
+		iov[n++] = (struct iovec){ (void *)(uintptr_t)data, len };
+		return sendv_all(fd, iov, n);
+	}
+	ret = sendv_all_flags(fd, iov, n, MSG_MORE);
+	if (ret)
+		return ret;
+	ret = splice_out(sp, fd, data, len, &moved);
+	if (ret == -EINVAL && !moved) {
+		/* This kernel will not splice here: copy from now on. */
+		sp->no_vmsplice = true;
+		return live_wire__send_all(fd, data, len);
+	}
+	return ret;
 }
 
 int live_wire__send_text(int fd, uint32_t type, const char *text)

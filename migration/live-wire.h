@@ -113,6 +113,49 @@ int live_wire__send_all(int fd, const void *buf, size_t len);
 /* Read exactly @len bytes. 0, -ECONNRESET on EOF, or -errno. */
 int live_wire__recv_all(int fd, void *buf, size_t len);
 
+/*
+ * A pipe for moving socket data straight into a file's page cache with
+ * splice(2), without mapping the pages in this process: on hosts where
+ * page-table updates are costly (nested or software KVM) mapping fresh
+ * guest pages costs more than copying them. Owned by its user;
+ * live_splice__exit is NULL-safe and idempotent.
+ */
+struct live_splice {
+	int pipe[2];        /* -1 when not set up */
+	size_t cap;         /* pipe capacity in bytes */
+	bool no_vmsplice;   /* vmsplice refused once: send copies instead */
+};
+
+/*
+ * Set up the pipe (as large as allowed, up to 1 MiB), and block SIGPIPE
+ * on the calling thread, the one that will splice. 0 or -errno.
+ */
+int live_splice__init(struct live_splice *sp);
+void live_splice__exit(struct live_splice *sp);
+
+/*
+ * Read exactly @len bytes from socket @fd into file @file at @off.
+ * 0, -ECONNRESET on EOF, -ETIMEDOUT when the socket's receive timeout
+ * expires, -EINVAL when this kernel cannot splice these files (nothing
+ * was read then, so the caller may fall back to recv), or -errno.
+ */
+int live_splice__recv_to_file(struct live_splice *sp, int fd, int file,
+			      uint64_t off, size_t len);
+
+/*
+ * Send one message whose CRC covers @head only (RAM pages may change
+ * while they are sent: live-wire's RAM rule), then @len bytes at @data
+ * spliced from memory without copying them here (vmsplice + splice).
+ * The pages stay referenced until the peer has read them, so what it
+ * reads is at least as new as the bytes at the call; live migration
+ * resends pages written after the dirty-log clear anyway. Falls back to
+ * an ordinary send where splicing is refused; @sp may be NULL for that.
+ * Returns 0 or -errno (-ETIMEDOUT when the peer stops reading).
+ */
+int live_wire__send_spliced(int fd, struct live_splice *sp, uint32_t type,
+			    const struct iovec *head, unsigned int nhead,
+			    const void *data, size_t len);
+
 /* Send the preamble / check a received one (-EPROTO with @err). */
 int live_wire__send_preamble(int fd);
 int live_wire__recv_preamble(int fd, char *err, size_t errlen);

@@ -56,6 +56,11 @@ static const struct sc_rule migration_rules[] = {
 	SC_ALLOW(getdents64, "list a snapshot directory being removed"),
 	SC_ALLOW(dup, "a directory fd for fdopendir while removing a snapshot"),
 	SC_ALLOW1(fcntl, SC_EQ(1, F_SETFD), "fdopendir sets close-on-exec on that fd"),
+	SC_ALLOW(pipe2, "the pipe that splices live-migration RAM to the socket"),
+	SC_ALLOW1(fcntl, SC_EQ(1, F_SETPIPE_SZ), "size that pipe (1 MiB)"),
+	SC_ALLOW1(fcntl, SC_EQ(1, F_GETPIPE_SZ), "read that pipe's size"),
+	SC_ALLOW(vmsplice, "guest RAM pages into that pipe, without a copy"),
+	SC_ALLOW(splice, "from that pipe to the migration socket"),
 	/* state of the paused VM (read only: restore happens before confinement) */
 	SC_IOCTL(KVM_GET_REGS, "vCPU general registers"),
 	SC_IOCTL(KVM_GET_SREGS, "vCPU segment and control registers"),

@@ -134,10 +134,10 @@ uint64_t vfio_dev__irq_tsc(const struct vfio_dev *d);
 /*
  * ferry-testdev's digest (BAR0 DIGEST register) recomputed from what
  * the guest knows: the register block (struct td_regs in
- * tools/testdev/testdev-internal.h, 96 bytes) hashed with seed 0x5245,
- * mixed with the hash of all device memory (seed 0x4d45); the hash is
- * testdev-hash.c's four-lane xor-multiply-xorshift. Must follow any
- * change there.
+ * tools/testdev/testdev-internal.h, 96 bytes) hashed with seed 0x5245 by
+ * testdev-hash.c's four-lane xor-multiply-xorshift, mixed with the hash
+ * of all device memory: a chain over the fingerprints of its 4 KiB pages
+ * (td__mem_hash, seed 0x4d45). Must follow any change there.
  */
 struct vfio_hash {
 	uint64_t l[4];
@@ -163,6 +163,33 @@ static inline void vfio_hash__block(struct vfio_hash *h, const uint64_t w[4])
 uint64_t vfio_hash__final(const struct vfio_hash *h);
 /* The whole hash of @len bytes at @p (any length). */
 uint64_t vfio_hash__buf(const void *p, uint64_t len, uint64_t seed);
+
+/*
+ * testdev-hash.c's td__page_fp of one 4 KiB page, fed 8 words at a
+ * time: eight lanes of (lane ^ word) * K, folded with vfio_hash__mix.
+ */
+struct vfio_page_fp {
+	uint64_t a[8];
+};
+static inline void vfio_page_fp__init(struct vfio_page_fp *f)
+{
+	for (int k = 0; k < 8; k++)
+		f->a[k] = 0xbf58476d1ce4e5b9ULL * (uint64_t)(k + 1); /* TD_HASH_K2 */
+}
+static inline void vfio_page_fp__block(struct vfio_page_fp *f,
+				       const uint64_t w[8])
+{
+	for (int k = 0; k < 8; k++)
+		f->a[k] = (f->a[k] ^ w[k]) * 0x9e3779b97f4a7c15ULL; /* TD_HASH_K */
+}
+static inline uint64_t vfio_page_fp__final(const struct vfio_page_fp *f)
+{
+	uint64_t h = 0;
+
+	for (int k = 0; k < 8; k++)
+		h = vfio_hash__mix(h, f->a[k]);
+	return h;
+}
 
 /*
  * True if @w at device offset @off is a word of ferry-testdev's own

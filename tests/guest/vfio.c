@@ -183,28 +183,33 @@ static uint64_t verify_mem(struct vfio_run *r, struct vfio_dev *d,
 {
 	struct vfio_dev_run *s = &r->st[d->index];
 	uint64_t i, bad = 0, words = r->chunk / 8;
-	struct vfio_hash h;
+	uint64_t h = VFIO_DIGEST_SEED_MEM ^ d->mem_size; /* td__mem_hash_init */
 
-	vfio_hash__init(&h, d->mem_size, VFIO_DIGEST_SEED_MEM);
 	for (i = 0; i < s->nchunks; i++) {
 		uint64_t gen = chunk_gen(i, s->writes, s->nchunks);
 		uint64_t base = i * r->chunk, j, diff = 0;
 		const volatile uint64_t *p = d->mem + base / 8;
+		struct vfio_page_fp fp;
 
-		for (j = 0; j < words; j += 4) {
-			uint64_t w[4] = { p[j], p[j + 1], p[j + 2], p[j + 3] };
+		/* Chunks are whole pages (dma= is a power of two >= 4K). */
+		for (j = 0; j < words; j += 8) {
+			uint64_t w[8] = { p[j], p[j + 1], p[j + 2], p[j + 3],
+					  p[j + 4], p[j + 5], p[j + 6], p[j + 7] };
+			unsigned int k;
 
-			diff |= (w[0] ^ pattern(base + j * 8, gen, d->index)) |
-				(w[1] ^ pattern(base + j * 8 + 8, gen, d->index)) |
-				(w[2] ^ pattern(base + j * 8 + 16, gen, d->index)) |
-				(w[3] ^ pattern(base + j * 8 + 24, gen, d->index));
-			vfio_hash__block(&h, w);
+			if (j % (PAGE_SIZE / 8) == 0)
+				vfio_page_fp__init(&fp);
+			for (k = 0; k < 8; k++)
+				diff |= w[k] ^ pattern(base + (j + k) * 8, gen, d->index);
+			vfio_page_fp__block(&fp, w);
+			if ((j + 8) % (PAGE_SIZE / 8) == 0)
+				h = vfio_hash__mix(h, vfio_page_fp__final(&fp));
 		}
 		if (diff && !check_buf(r, d, "device memory", p, base, r->chunk,
 				       gen))
 			bad++;
 	}
-	*mem_hash = vfio_hash__final(&h);
+	*mem_hash = vfio_hash__mix(h, d->mem_size); /* td__mem_hash_final */
 	return bad;
 }
 

@@ -172,11 +172,11 @@ def run_ferry_vm(a, work, dev, extra_src, extra_dst):
             os.unlink(f)
     port = free_port()
     src_out, dst_out = os.path.join(work, "fsrc.out"), os.path.join(work, "fdst.out")
-    src = subprocess.Popen([a.ferry, "--kernel", a.guest, "--memory", f"{a.size}M",
+    src = subprocess.Popen([a.ferry, "--log-level", "debug", "--kernel", a.guest, "--memory", f"{a.size}M",
                             "--cmdline", guest_cmdline(a), "--api-sock", src_sock] + extra_src,
                            stdout=open(src_out, "wb"), stderr=open(src_out + ".err", "wb"),
                            stdin=subprocess.PIPE)
-    dst = subprocess.Popen([a.ferry, "--incoming", f"tcp:127.0.0.1:{port}",
+    dst = subprocess.Popen([a.ferry, "--log-level", "debug", "--incoming", f"tcp:127.0.0.1:{port}",
                             "--api-sock", dst_sock] + extra_dst,
                            stdout=open(dst_out, "wb"), stderr=open(dst_out + ".err", "wb"),
                            stdin=subprocess.PIPE)

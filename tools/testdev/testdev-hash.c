@@ -4,7 +4,8 @@
  * xor-multiply-xorshift step over 8-byte words: every step is a bijection
  * of the lane state for a fixed word and of the word for a fixed state, so
  * changing any single word always changes the result (what precopy's
- * per-page change detection needs); it is not a cryptographic hash.
+ * per-page change detection needs); it is not a cryptographic hash. The
+ * memory hash of the digest is two-level: a chain over page fingerprints.
  */
 #include "tools/testdev/testdev-internal.h"
 
@@ -74,34 +75,11 @@ uint64_t td__page_fp(const void *page)
 	return h;
 }
 
-void td__hash_init(struct td_hash_state *st, uint64_t len, uint64_t seed)
+uint64_t td__mem_hash(const uint8_t *mem, uint64_t len)
 {
-	uint64_t l0 = seed ^ len;
+	uint64_t h = td__mem_hash_init(len), off;
 
-	st->l[0] = l0;
-	st->l[1] = l0 + TD_HASH_K2;
-	st->l[2] = l0 + 2 * TD_HASH_K2;
-	st->l[3] = l0 + 3 * TD_HASH_K2;
-	st->len = len;
-}
-
-void td__hash_blocks(struct td_hash_state *st, const void *p, size_t len)
-{
-	const uint8_t *b = p;
-	uint64_t w[4];
-	size_t i;
-
-	for (i = 0; i + 32 <= len; i += 32) {
-		memcpy(w, b + i, 32);
-		st->l[0] = td__mix(st->l[0], w[0]);
-		st->l[1] = td__mix(st->l[1], w[1]);
-		st->l[2] = td__mix(st->l[2], w[2]);
-		st->l[3] = td__mix(st->l[3], w[3]);
-	}
-}
-
-uint64_t td__hash_final(const struct td_hash_state *st)
-{
-	return td__mix(td__mix(td__mix(td__mix(st->l[0], st->l[1]), st->l[2]),
-				   st->l[3]), st->len);
+	for (off = 0; off + TD_PAGE_SIZE <= len; off += TD_PAGE_SIZE)
+		h = td__mem_hash_step(h, td__page_fp(mem + off));
+	return td__mem_hash_final(h, len);
 }

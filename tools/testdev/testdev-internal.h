@@ -155,6 +155,8 @@ struct td_mig {
 	bool lhave_regs;
 	struct td_regs lregs;
 	uint64_t lsrc_digest;
+	uint64_t *lfp;        /* per page: td__page_fp of what was loaded */
+	uint64_t *lloaded;    /* bitmap: pages loaded (lfp valid) */
 	int lerr;
 };
 
@@ -202,23 +204,47 @@ uint64_t td__hash(const void *p, size_t len, uint64_t seed);
  * blocks in order, final. Gives exactly td__hash's value for inputs
  * whose length is a multiple of 32 (device memory is).
  */
-struct td_hash_state {
-	uint64_t l[4];
-	uint64_t len;
-};
-void td__hash_init(struct td_hash_state *st, uint64_t len, uint64_t seed);
-void td__hash_blocks(struct td_hash_state *st, const void *p, size_t len);
-uint64_t td__hash_final(const struct td_hash_state *st);
+/*
+ * Hash of all device memory, as the digest uses it: a td__mix chain over
+ * the td__page_fp of each TD_PAGE_SIZE page in order, started from
+ * TD_DIGEST_MEM_SEED ^ length and closed with the length. Two levels, so
+ * page fingerprints computed anyway (precopy's change scan, a page as it
+ * is loaded) make the whole hash without reading memory again; the guest
+ * computes the same (tests/guest/vfio-dev.c).
+ */
+static inline uint64_t td__mem_hash_init(uint64_t len);
+static inline uint64_t td__mem_hash_step(uint64_t h, uint64_t page_fp);
+static inline uint64_t td__mem_hash_final(uint64_t h, uint64_t len);
+/* The whole memory hash of @len bytes at @mem (a multiple of pages). */
+uint64_t td__mem_hash(const uint8_t *mem, uint64_t len);
 
-/* td__hash seed of device memory in the digest (the guest uses it too). */
+/* Seed of the memory hash in the digest (the guest uses it too). */
 #define TD_DIGEST_MEM_SEED 0x4d45
 
 /* Digest of the registers combined with a memory hash (as td__digest). */
 uint64_t td__digest_with(const struct testdev *td, uint64_t mem_hash);
 uint64_t td__mix(uint64_t h, uint64_t v);
 
-/* Fast fingerprint of one TD_PAGE_SIZE page, to spot changed pages. */
+/*
+ * Fast fingerprint of one TD_PAGE_SIZE page, to spot changed pages and
+ * as the unit of the memory hash. Not a checksum for the stream.
+ */
 uint64_t td__page_fp(const void *page);
+
+static inline uint64_t td__mem_hash_init(uint64_t len)
+{
+	return TD_DIGEST_MEM_SEED ^ len;
+}
+
+static inline uint64_t td__mem_hash_step(uint64_t h, uint64_t page_fp)
+{
+	return td__mix(h, page_fp);
+}
+
+static inline uint64_t td__mem_hash_final(uint64_t h, uint64_t len)
+{
+	return td__mix(h, len);
+}
 
 /*
  * The digest, computed at most once while the device stays stopped

@@ -226,20 +226,17 @@ static uint64_t rescan(struct testdev *td)
 static void rescan_and_digest(struct testdev *td)
 {
 	struct td_mig *m = &td->mig;
-	struct td_hash_state h;
-	uint64_t i;
+	uint64_t i, h = td__mem_hash_init(td->mem_size);
 
-	td__hash_init(&h, td->mem_size, TD_DIGEST_MEM_SEED);
 	for (i = 0; i < td->npages; i++) {
-		const uint8_t *p = td->mem + i * TD_PAGE_SIZE;
+		uint64_t fp = td__page_fp(td->mem + i * TD_PAGE_SIZE);
 
-		td__hash_blocks(&h, p, TD_PAGE_SIZE);
-		if (!test_bit(m->sent_once, i) || test_bit(m->pending, i))
-			continue;
-		if (td__page_fp(p) != m->sent_fp[i])
+		h = td__mem_hash_step(h, fp);
+		if (test_bit(m->sent_once, i) && !test_bit(m->pending, i) &&
+		    fp != m->sent_fp[i])
 			set_bit(m->pending, i);
 	}
-	td->dcache = td__digest_with(td, td__hash_final(&h));
+	td->dcache = td__digest_with(td, td__mem_hash_final(h, td->mem_size));
 	td->dcache_valid = true;
 	m->sc_scanned = true;
 }
@@ -429,7 +426,11 @@ uint64_t td__mig_stop_copy_size(struct testdev *td)
 static void close_load(struct td_mig *m)
 {
 	free(m->lbuf);
+	free(m->lfp);
+	free(m->lloaded);
 	m->lbuf = NULL;
+	m->lfp = NULL;
+	m->lloaded = NULL;
 	m->resuming = false;
 }
 
@@ -439,8 +440,12 @@ static int open_load(struct testdev *td)
 
 	close_load(m);
 	m->lbuf = malloc(TD_PAGE_SIZE);
-	if (!m->lbuf)
+	m->lfp = calloc(td->npages, sizeof(*m->lfp));
+	m->lloaded = calloc((td->npages + 63) / 64, sizeof(uint64_t));
+	if (!m->lbuf || !m->lfp || !m->lloaded) {
+		close_load(m);
 		return -ENOMEM;
+	}
 	m->load = TD_LOAD_HEADER;
 	m->lneed = sizeof(struct stream_hdr);
 	m->lgot = 0;
@@ -530,6 +535,9 @@ static int load_payload(struct testdev *td)
 	case REC_PAGE:
 		td__touch(td);
 		memcpy(td->mem + m->larg * TD_PAGE_SIZE, m->lbuf, TD_PAGE_SIZE);
+		/* For the digest at RESUMING -> STOP, out of the downtime. */
+		m->lfp[m->larg] = td__page_fp(m->lbuf);
+		set_bit(m->lloaded, m->larg);
 		break;
 	case REC_REGS:
 		memcpy(&m->lregs, m->lbuf, sizeof(m->lregs));
@@ -589,7 +597,7 @@ static int finish_load(struct testdev *td)
 {
 	struct td_mig *m = &td->mig;
 	struct td_regs saved = td->regs;
-	uint64_t d;
+	uint64_t d, h, i;
 
 	if (m->load == TD_LOAD_FAILED)
 		return m->lerr;
@@ -597,11 +605,22 @@ static int finish_load(struct testdev *td)
 		return load_fail(m, "stream truncated (no end record)");
 	td->regs = m->lregs;
 	td__touch(td);
-	d = td__digest_cached(td);
+	/*
+	 * Pages loaded have their fingerprint already (nothing but the load
+	 * writes device memory while RESUMING); only the others are read.
+	 */
+	h = td__mem_hash_init(td->mem_size);
+	for (i = 0; i < td->npages; i++)
+		h = td__mem_hash_step(h, test_bit(m->lloaded, i) ? m->lfp[i] :
+					 td__page_fp(td->mem + i * TD_PAGE_SIZE));
+	d = td__digest_with(td, td__mem_hash_final(h, td->mem_size));
 	if (d != m->lsrc_digest) {
 		td->regs = saved;
 		return load_fail(m, "digest differs from the source device");
 	}
+	/* Valid until the device runs again (td__touch). */
+	td->dcache = d;
+	td->dcache_valid = true;
 	return 0;
 }
 

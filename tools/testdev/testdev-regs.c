@@ -210,8 +210,7 @@ uint64_t td__digest_with(const struct testdev *td, uint64_t mem_hash)
 
 uint64_t td__digest(const struct testdev *td)
 {
-	return td__digest_with(td, td__hash(td->mem, td->mem_size,
-					    TD_DIGEST_MEM_SEED));
+	return td__digest_with(td, td__mem_hash(td->mem, td->mem_size));
 }
 
 void td__fire_irq(struct testdev *td, unsigned int vector)
