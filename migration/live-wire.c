@@ -288,6 +288,7 @@ int live_splice__init(struct live_splice *sp)
 	int sz;
 
 	sp->pipe[0] = sp->pipe[1] = -1;
+	sp->no_vmsplice = false;
 	/*
 	 * splice(2) into a socket whose peer is gone raises SIGPIPE (there
 	 * is no MSG_NOSIGNAL for it): blocked on this thread, the call just
