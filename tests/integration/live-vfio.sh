@@ -13,6 +13,10 @@
 #   mismatch    the destination device lacks PRE_COPY: the handshake
 #               refuses before any state flows, naming the device; the
 #               source keeps running
+#   pingpong    10 migrations of one VM and its device state back and
+#               forth between the namespaces, each to a fresh ferry and
+#               ferry-testdev; the digests match at every hop and the
+#               guest keeps passing its checks in between
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/live-lib.sh"
 . "$(dirname "$0")/vfio-lib.sh"
@@ -26,8 +30,52 @@ precopy) ;;
 stopcopy) td_args+=(--precopy off) ;;
 ack) dst_args=(--resume-delay-ms 1000) ;;
 mismatch) dst_args=(--precopy off) ;;
+pingpong) ;;
 *) fail "unknown case $case_" ;;
 esac
+
+# hop_digests SRC_TD DST_TD: the state that left one device is the state
+# the other holds.
+hop_digests() {
+	local src dst
+	src=$(grep -E "state (PRE_COPY|STOP) -> STOP_COPY digest=" "$WORK/$1.td.log" | tail -1 | sed 's/.*digest=//')
+	dst=$(grep -E "state RESUMING -> STOP digest=" "$WORK/$2.td.log" | tail -1 | sed 's/.*digest=//')
+	[ -n "$src" ] && [ "$src" = "$dst" ] ||
+		{ tail "$WORK/$1.td.log" "$WORK/$2.td.log"; fail "$1 -> $2: device digest $src at switchover, $dst at the destination"; }
+}
+
+if [ "$case_" = pingpong ]; then
+	start_testdev td0 "${td_args[@]}"
+	start_ferry v0 A --kernel "$GUEST" --memory 96M \
+		--cmdline "mode=vfio passes=0 dma=256K" \
+		--vfio-user "id=dev0,socket=$WORK/td0.sock"
+	wait_for_line "$WORK/v0.out" "pass 1 ok" 60 || { tail "$WORK/v0.out" "$WORK/v0.err"; fail "v0: guest did not run"; }
+	side=B
+	for i in $(seq 1 10); do
+		p=$((i - 1))
+		start_testdev "td$i" "${td_args[@]}"
+		PORT=$((PORT + 1))
+		url="tcp:$(ip_of $side):$PORT"
+		start_ferry "v$i" $side --incoming "$url" --vfio-user "id=dev0,socket=$WORK/td$i.sock"
+		wait_for_line "$WORK/v$i.err" "waiting for a source" 10 || { tail "$WORK/v$i.err"; fail "v$i: not listening"; }
+		ctl "v$p" migrate "$url" downtime=300 timeout=30000 > "$WORK/m$i.out" 2>&1 ||
+			{ cat "$WORK/m$i.out"; tail "$WORK/v$p.err" "$WORK/v$i.err"; fail "hop $i failed"; }
+		grep -o "[0-9]* ms downtime" "$WORK/m$i.out" || fail "hop $i: no completion line"
+		wait_exit "v$p" 20
+		[ "$status" -eq 0 ] || fail "v$p: exit status $status after migrating"
+		hop_digests "td$p" "td$i"
+		# The guest runs on (DMA, BAR2 writes, checks) before the next hop.
+		wait_for_line "$WORK/v$i.out" "pass [0-9]+ ok" 30 || { tail "$WORK/v$i.out" "$WORK/v$i.err"; fail "v$i: guest did not continue"; }
+		kill "${TD_PID[td$p]}" 2>/dev/null
+		side=$([ $side = A ] && echo B || echo A)
+	done
+	echo x > "$WORK/v10.in"
+	wait_exit v10 60
+	grep -q "PASSED" "$WORK/v10.out" || { tail -20 "$WORK/v10.out"; fail "the guest's final verify failed"; }
+	[ "$status" -eq 1 ] || fail "v10: exit status $status"
+	pass "pingpong: 10 migrations with device state, digests equal at every hop"
+	exit 0
+fi
 
 start_testdev src "${td_args[@]}"
 start_testdev dst "${td_args[@]}" "${dst_args[@]}"
