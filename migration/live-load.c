@@ -13,6 +13,7 @@
 
 #include <endian.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -488,12 +489,61 @@ static int stream(struct load *l)
 	}
 }
 
+/* Everything after ACCEPT up to the applied state. */
+static int load_body(struct load *l)
+{
+	uint64_t t;
+	int ret;
+
+	ret = setup(l);
+	if (!ret)
+		ret = maybe_ack(l);
+	if (!ret)
+		ret = stream(l);
+	t = now_us();
+	cleanup(l);
+	log_debug("migration: load cleanup took %llu us", (unsigned long long)(now_us() - t));
+	return ret;
+}
+
+struct loader {
+	struct load *l;
+	const struct live_load_env *env;
+	int ret;
+};
+
+static void *loader_main(void *arg)
+{
+	struct loader *ld = arg;
+	int ret = ld->env->confine(ld->env->opaque);
+
+	if (ret)
+		ld->ret = lfail(ld->l, ret, "cannot confine the loader thread: %s",
+				strerror(-ret));
+	else
+		ld->ret = load_body(ld->l);
+	return NULL;
+}
+
+/* load_body on a thread of its own that confines itself first. */
+static int load_on_thread(struct load *l, const struct live_load_env *env)
+{
+	struct loader ld = { .l = l, .env = env };
+	pthread_t t;
+	int ret;
+
+	ret = -pthread_create(&t, NULL, loader_main, &ld);
+	if (ret)
+		return lfail(l, ret, "cannot start the loader thread: %s", strerror(-ret));
+	pthread_join(t, NULL);
+	return ld.ret;
+}
+
 int live__load(int fd, const struct live_load_env *env, char *err,
 	       size_t errlen)
 {
 	struct load l = { .fd = fd, .err = err, .errlen = errlen,
 			  .sp = { .pipe = { -1, -1 } } };
-	uint64_t t;
 	int ret;
 
 	err[0] = '\0';
@@ -521,14 +571,7 @@ int live__load(int fd, const struct live_load_env *env, char *err,
 		lfail(&l, ret, "sending ACCEPT: %s", strerror(-ret));
 		goto out;
 	}
-	ret = setup(&l);
-	if (!ret)
-		ret = maybe_ack(&l);
-	if (!ret)
-		ret = stream(&l);
-	t = now_us();
-	cleanup(&l);
-	log_debug("migration: load cleanup took %llu us", (unsigned long long)(now_us() - t));
+	ret = env->confine ? load_on_thread(&l, env) : load_body(&l);
 	if (!ret) {
 		ret = live_wire__send(fd, LIVE_MSG_DONE, NULL, 0);
 		if (ret)

@@ -161,6 +161,14 @@ struct live_load_env {
 	 * Non-zero refuses the migration with @err.
 	 */
 	int (*ready)(void *opaque, char *err, size_t errlen);
+	/*
+	 * Optional. When set, the rest of the stream (RAM, device data,
+	 * the state of every component) is parsed on a loader thread that
+	 * first calls this, to confine itself (a seccomp filter); the thread
+	 * ends with the load, so nothing it installs outlives it or is
+	 * inherited by threads made later. Non-zero fails the migration.
+	 */
+	int (*confine)(void *opaque);
 	void *opaque;
 };
 

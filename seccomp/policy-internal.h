@@ -16,5 +16,6 @@ extern const struct sc_policy policy_api;
 extern const struct sc_policy policy_migration;
 extern const struct sc_policy policy_device;
 extern const struct sc_policy policy_testdev;
+extern const struct sc_policy policy_incoming;
 
 #endif /* SECCOMP_POLICY_INTERNAL_H */

@@ -19,6 +19,7 @@ static const struct sc_policy *const policies[SC_ROLE_COUNT] = {
 	[SC_ROLE_MIGRATION] = &policy_migration,
 	[SC_ROLE_DEVICE] = &policy_device,
 	[SC_ROLE_TESTDEV] = &policy_testdev,
+	[SC_ROLE_INCOMING] = &policy_incoming,
 };
 
 const struct sc_policy *policy__get(enum sc_role role)
@@ -35,6 +36,8 @@ const struct sc_policy *policy__base(unsigned int base)
 		return &policy_common;
 	case SC_BASE_THREADS:
 		return &policy_threads;
+	case SC_BASE_MAIN:
+		return &policy_main;
 	default:
 		return NULL;
 	}

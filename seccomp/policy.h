@@ -21,6 +21,7 @@ enum sc_role {
 	SC_ROLE_MIGRATION, /* snapshot / live-migration worker */
 	SC_ROLE_DEVICE,    /* helper thread serving a vfio-user device socket */
 	SC_ROLE_TESTDEV,   /* ferry-testdev, the vfio-user device server */
+	SC_ROLE_INCOMING,  /* loader thread of an incoming live migration */
 	SC_ROLE_COUNT,
 };
 
@@ -56,6 +57,7 @@ struct sc_policy {
 /* Shared tables a role can build on (see policy-common.c). */
 #define SC_BASE_COMMON (1u << 0)  /* glibc basics every thread needs */
 #define SC_BASE_THREADS (1u << 1) /* create threads that load their own filter */
+#define SC_BASE_MAIN (1u << 2)    /* the main role's own table (incoming) */
 
 /* Argument conditions, written as plain initializers so tables stay const. */
 #define SC_EQ(i, v) \

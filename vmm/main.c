@@ -105,6 +105,13 @@ static int incoming_ready(void *opaque, struct vm *vm)
 	return finish_setup(opaque, vm);
 }
 
+/* The loader thread, before it parses the (untrusted) migrated state. */
+static int incoming_confine(void *opaque)
+{
+	(void)opaque;
+	return sandbox__enter(SC_ROLE_INCOMING);
+}
+
 /*
  * A closed stdin, stdout or stderr would hand its number to the next
  * open() (e.g. /dev/kvm), and the console would then read or write
@@ -207,7 +214,8 @@ int main(int argc, char **argv)
 			log_err("cannot wait for a snapshot: %s", strerror(-ret));
 	} else if (opts.incoming[0]) { /* live migration (issue 6) */
 		ret = vm__migrate_incoming(&opts.vm, opts.incoming, incoming_ready,
-					   &launch, &vm, err, sizeof(err));
+					   incoming_confine, &launch, &vm, err,
+					   sizeof(err));
 		if (ret)
 			log_err("incoming migration on %s failed: %s", opts.incoming,
 				err);

@@ -36,8 +36,16 @@ struct incoming {
 	const struct vm_config *host;
 	struct vm *vm; /* built by prepare */
 	vm_incoming_ready_fn ready;
+	vm_incoming_confine_fn confine;
 	void *ready_opaque;
 };
+
+static int confine(void *opaque)
+{
+	struct incoming *in = opaque;
+
+	return in->confine(in->ready_opaque);
+}
 
 static int ready(void *opaque, char *err, size_t errlen)
 {
@@ -160,13 +168,15 @@ static int prepare(void *opaque, struct state_reader *r, int node,
 }
 
 int vm__migrate_incoming(const struct vm_config *host, const char *url,
-			 vm_incoming_ready_fn ready_fn, void *ready_opaque,
+			 vm_incoming_ready_fn ready_fn,
+			 vm_incoming_confine_fn confine_fn, void *opaque,
 			 struct vm **out, char *err, size_t errlen)
 {
 	struct incoming in = { .host = host, .ready = ready_fn,
-			       .ready_opaque = ready_opaque };
+			       .confine = confine_fn, .ready_opaque = opaque };
 	struct live_load_env env = { .prepare = prepare, .opaque = &in,
-				     .ready = ready_fn ? ready : NULL };
+				     .ready = ready_fn ? ready : NULL,
+				     .confine = confine_fn ? confine : NULL };
 	struct live_addr addr;
 	int lfd, fd, ret;
 

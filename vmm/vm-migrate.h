@@ -62,17 +62,24 @@ void vm_migrate__destroy(struct vm_migrate *m);
 /* Called once the incoming VM exists, before state flows (see below). */
 typedef int (*vm_incoming_ready_fn)(void *opaque, struct vm *vm);
 
+/* Called on the loader thread before it parses any state (see below). */
+typedef int (*vm_incoming_confine_fn)(void *opaque);
+
 /*
  * Destination: listen on @url, take one source, build the VM (host-side
  * settings from @host) and load it. Once the VM is built and found
  * compatible, @ready_fn (optional) runs with it: the caller's set-up
- * that must not land in the source's downtime. Returns 0 and *out (a
- * VM holding the migrated state, to be run with vm__run), or -errno
- * with one line in @err; then *out is a VM to destroy (after undoing
- * what @ready_fn did) or NULL. Runs on the main thread.
+ * that must not land in the source's downtime. With @confine_fn
+ * (optional), the rest of the stream is then parsed on a loader thread
+ * that calls it first (to install its seccomp filter) and ends with the
+ * load; both callbacks get @opaque. Returns 0 and *out (a VM holding the
+ * migrated state, to be run with vm__run), or -errno with one line in
+ * @err; then *out is a VM to destroy (after undoing what @ready_fn did)
+ * or NULL. Runs on the main thread.
  */
 int vm__migrate_incoming(const struct vm_config *host, const char *url,
-			 vm_incoming_ready_fn ready_fn, void *ready_opaque,
+			 vm_incoming_ready_fn ready_fn,
+			 vm_incoming_confine_fn confine_fn, void *opaque,
 			 struct vm **out, char *err, size_t errlen);
 
 #endif /* VMM_VM_MIGRATE_H */

@@ -64,11 +64,11 @@ start_source() {
 		{ tail "$WORK/$name.err"; fail "$name: the guest did not start"; }
 }
 
-# start_dest NAME SIDE: ferry --incoming on the side's address.
+# start_dest NAME SIDE [ARGS...]: ferry --incoming on the side's address.
 start_dest() {
-	local name=$1 side=$2
+	local name=$1 side=$2; shift 2
 	PORT=$((PORT + 1))
-	start_ferry "$name" "$side" --incoming "tcp:$(ip_of "$side"):$PORT"
+	start_ferry "$name" "$side" --incoming "tcp:$(ip_of "$side"):$PORT" "$@"
 	wait_for_line "$WORK/$name.err" "waiting for a source" 10 ||
 		{ tail "$WORK/$name.err"; fail "$name: not listening"; }
 	DEST_URL="tcp:$(ip_of "$side"):$PORT"

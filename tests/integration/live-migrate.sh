@@ -27,7 +27,7 @@ migrate_ok() { # SRC DEST_URL [params...]
 case $case_ in
 basic)
 	start_source s A "mem=64M rate=4096 pause_ms=2"
-	start_dest d B
+	start_dest d B --log-level debug
 	ctl s migrate "$DEST_URL" downtime=300 > "$WORK/m.out" 2>&1 ||
 		{ cat "$WORK/m.out"; tail "$WORK/s.err" "$WORK/d.err"; fail "migration failed"; }
 	grep -E "migration completed: [0-9]+ ms total, [0-9]+ ms downtime" "$WORK/m.out" ||
@@ -35,6 +35,9 @@ basic)
 	wait_exit s 20
 	[ "$status" -eq 0 ] || fail "source exit status $status"
 	assert_running d
+	# The stream was parsed on the loader thread under its own filter.
+	grep -q "seccomp: role incoming confined (kill mode)" "$WORK/d.err" ||
+		{ tail "$WORK/d.err"; fail "the loader thread was not confined"; }
 	ctl d migrate status | grep -q none || true
 	finish_guest d
 	pass "basic: $(grep completed "$WORK/m.out")"

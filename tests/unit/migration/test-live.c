@@ -226,6 +226,8 @@ struct harness {
 	int pauses, resumes, progress_calls;
 	int cancel_at; /* progress call that cancels; 0 = never */
 	bool dst_close_early; /* destination drops the connection at once */
+	int confine;          /* 0: no confine hook; 1: it succeeds; 2: it fails */
+	pid_t dst_tid, confine_tid;
 };
 
 static void side_init(struct side *s, bool source)
@@ -305,10 +307,22 @@ static int prepare(void *o, struct state_reader *r, int node, uint64_t size,
 	return 0;
 }
 
+/* Stands in for installing a seccomp filter: records where it ran. */
+static int h_confine(void *o)
+{
+	struct harness *h = o;
+
+	h->confine_tid = gettid();
+	return h->confine == 2 ? -EPERM : 0;
+}
+
 static void *dst_thread(void *arg)
 {
 	struct harness *h = arg;
-	struct live_load_env env = { .prepare = prepare, .opaque = h };
+	struct live_load_env env = { .prepare = prepare, .opaque = h,
+				     .confine = h->confine ? h_confine : NULL };
+
+	h->dst_tid = gettid();
 
 	if (h->dst_close_early) {
 		char buf[64];
@@ -391,6 +405,41 @@ static void test_migrate_all(void **state)
 	/* Holes were never read, so never sent: 1024 data pages + rewrites. */
 	assert_true(st.pages_sent >= 1024 && st.pages_sent < 1024 + 2000);
 	assert_true(st.downtime_ms < 5000);
+	harness_free(h);
+}
+
+/* The stream after the handshake is parsed on a thread of its own. */
+static void test_confined_loader(void **state)
+{
+	struct harness *h = harness_new();
+
+	h->confine = 1;
+	run(h);
+	assert_int_equal(h->src_ret, 0);
+	assert_int_equal(h->dst_ret, 0);
+	assert_true(h->confine_tid > 0);
+	assert_int_not_equal(h->confine_tid, h->dst_tid);
+	assert_memory_equal(h->src.mem->base, h->dst.mem->base, MEM_SIZE);
+	assert_int_equal(h->dst.dev.applies, 1);
+	harness_free(h);
+}
+
+/* A loader that cannot confine itself loads nothing; the source is told. */
+static void test_confine_fails(void **state)
+{
+	struct harness *h = harness_new();
+	struct live_status st;
+
+	h->confine = 2;
+	run(h);
+	live_save__status(h->ls, &st);
+	assert_int_equal(h->dst_ret, -EPERM);
+	assert_non_null(strstr(h->dst_err, "confine"));
+	assert_int_not_equal(h->src_ret, 0);
+	assert_int_equal(st.phase, LIVE_PHASE_FAILED);
+	assert_non_null(strstr(st.message, "confine"));
+	assert_int_equal(h->dst.dev.applies, 0);
+	assert_int_equal(h->resumes, h->pauses); /* running again if paused */
 	harness_free(h);
 }
 
@@ -749,6 +798,8 @@ int main(void)
 		cmocka_unit_test(test_dirty_bitmap),
 		cmocka_unit_test(test_addr_parse),
 		cmocka_unit_test(test_migrate_all),
+		cmocka_unit_test(test_confined_loader),
+		cmocka_unit_test(test_confine_fails),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_nonconverge_fail),
