@@ -12,6 +12,7 @@
 
 struct vm;
 struct device;
+struct device_info;
 struct migration;
 
 /* Order in which the VM creates devices (lower first). */
@@ -53,6 +54,13 @@ struct device_type {
 	 * cannot be snapshotted. Returns 0 or -errno.
 	 */
 	int (*mig_register)(struct device *dev, struct migration *mig);
+	/*
+	 * Optional: add what only the model knows to @info (devices/
+	 * device-info.h) for `GET /vm`, e.g. its PCI address. The caller
+	 * has zeroed @info and set id, type and failed. VMM thread; reads
+	 * cached facts only (no device I/O, no blocking).
+	 */
+	void (*describe)(struct device *dev, struct device_info *info);
 };
 
 struct device {

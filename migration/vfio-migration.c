@@ -68,6 +68,11 @@ uint64_t vfio_mig__flags(const struct vfio_migration *m)
 	return m->flags;
 }
 
+bool vfio_mig__dirty_tracking(const struct vfio_migration *m)
+{
+	return m->dirty_tracking;
+}
+
 const char *vfio_mig__blocker(const struct vfio_migration *m)
 {
 	return m->blocker[0] ? m->blocker : NULL;

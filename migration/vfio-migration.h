@@ -60,6 +60,9 @@ const char *vfio_mig__blocker(const struct vfio_migration *m);
 /* VFIO_MIGRATION_* flags the device reported (0 when unsupported). */
 uint64_t vfio_mig__flags(const struct vfio_migration *m);
 
+/* The device offers DMA dirty logging (what live migration needs). */
+bool vfio_mig__dirty_tracking(const struct vfio_migration *m);
+
 /*
  * VM pause / resume: RUNNING -> STOP (no DMA, no interrupts) and back.
  * A device without migration support is left alone. Returns 0 or -errno

@@ -1,13 +1,14 @@
 /*
  * api-http.c: the HTTP side of the API server: libmicrohttpd setup
- * (connection limit and timeout), the route table, request validation
- * (method, path, content type, body size, strict JSON), hand-off of
- * VM requests to the VMM thread through the queue, and the JSON
- * replies. Long requests (snapshot) suspend their connection while the
- * VMM thread works, so the API thread keeps serving others, e.g. the
- * progress in GET /vm/operation, which it answers from the operation
- * record itself. Runs on the API thread only (the completion callback
- * that resumes a suspended connection runs on the VMM thread).
+ * (connection limit and timeout), request validation against the route
+ * table of vmm/api-routes.c (method, path, content type, body size,
+ * strict JSON), hand-off of VM requests to the VMM thread through the
+ * queue, and sending the replies and errors. Long requests (snapshot)
+ * suspend their connection while the VMM thread works, so the API
+ * thread keeps serving others, e.g. the progress in GET /vm/operation,
+ * which the route table answers from the operation record itself. Runs
+ * on the API thread only (the completion callback that resumes a
+ * suspended connection runs on the VMM thread).
  */
 #include "vmm/api-internal.h"
 
@@ -22,12 +23,10 @@
 #include <json-c/json.h>
 #include "vmm/api-mhd.h"
 
-#include "vmm/api-migrate.h"
 #include "vmm/api-queue.h"
-#include "vmm/api-version.h"
+#include "vmm/api-routes.h"
 #include "vmm/config-json.h"
 #include "vmm/log.h"
-#include "vmm/op-progress.h"
 #include "vmm/request.h"
 
 /* An oversized chunked body is read and discarded up to 16x the cap. */
@@ -36,32 +35,6 @@
 /* Per-connection buffer for headers and upload chunks (MHD's default). */
 #define API_CONN_MEMORY (32 * 1024)
 
-enum route_kind {
-	ROUTE_LOCAL,    /* answered by the API thread (no VM state) */
-	ROUTE_VMM,      /* queued for the VMM thread, bounded wait */
-	ROUTE_VMM_LONG, /* queued; the connection is suspended until done */
-};
-
-struct route;
-/* Build the JSON reply of a successful request. NULL: out of memory. */
-typedef struct json_object *(*reply_fn)(const struct api *api,
-					const struct vmm_response *resp);
-/*
- * Fill @req's parameters from the request body @o (a JSON object, or
- * NULL when there was no body). 0, or -EINVAL with the reason in @err.
- */
-typedef int (*parse_fn)(struct json_object *o, struct vmm_request *req,
-			char *err, size_t errlen);
-
-struct route {
-	const char *path;
-	const char *method;
-	enum route_kind kind;
-	enum vmm_req_type req;
-	reply_fn reply;
-	parse_fn parse; /* NULL: no parameters (body empty or {}) */
-};
-
 /* State of one request, from its headers to its completion. */
 struct api_conn {
 	char *body;
@@ -69,224 +42,11 @@ struct api_conn {
 	bool answered;    /* a response was queued early (404/405/413) */
 	bool too_large;   /* the body went over the cap: 413 at the end */
 	size_t discarded; /* bytes thrown away since then */
-	bool suspended;   /* ROUTE_VMM_LONG: waiting for the VMM thread */
+	bool suspended;   /* API_ROUTE_VMM_LONG: waiting for the VMM thread */
 	struct api *api;  /* for the completion callback */
 	struct MHD_Connection *conn;
 	struct api_call *call; /* the posted request while suspended */
 	int post_ret;     /* posting failed: -errno (no call) */
-};
-
-static struct json_object *reply_version(const struct api *api,
-					 const struct vmm_response *resp)
-{
-	struct json_object *o = json_object_new_object();
-
-	if (!o)
-		return NULL;
-	json_object_object_add(o, "name", json_object_new_string("ferry"));
-	json_object_object_add(o, "version",
-			       json_object_new_string(FERRY_VERSION));
-	json_object_object_add(o, "api_version",
-			       json_object_new_int(API_VERSION));
-	return o;
-}
-
-static struct json_object *reply_info(const struct api *api,
-				      const struct vmm_response *resp)
-{
-	struct json_object *o = json_object_new_object();
-	struct json_object *cfg = config__to_json_object(&resp->config);
-
-	if (!o || !cfg) {
-		json_object_put(o);
-		json_object_put(cfg);
-		return NULL;
-	}
-	json_object_object_add(o, "state", json_object_new_string(
-				   vmm_state_name(resp->info.state)));
-	json_object_object_add(o, "uptime_ms",
-			       json_object_new_int64((int64_t)resp->info.uptime_ms));
-	json_object_object_add(o, "vcpus",
-			       json_object_new_int64(resp->info.vcpus));
-	json_object_object_add(o, "memory",
-			       json_object_new_int64((int64_t)resp->info.mem_size));
-	json_object_object_add(o, "config", cfg);
-	return o;
-}
-
-static struct json_object *reply_state(const struct api *api,
-				       const struct vmm_response *resp)
-{
-	struct json_object *o = json_object_new_object();
-
-	if (!o)
-		return NULL;
-	json_object_object_add(o, "state", json_object_new_string(
-				   vmm_state_name(resp->info.state)));
-	return o;
-}
-
-static struct json_object *operation_json(const struct vmm_op_progress *op)
-{
-	struct json_object *o = json_object_new_object();
-
-	if (!o)
-		return NULL;
-	json_object_object_add(o, "state", json_object_new_string(
-				   vmm_op_state_name(op->state)));
-	if (op->state == VMM_OP_NONE)
-		return o;
-	json_object_object_add(o, "id", json_object_new_int64((int64_t)op->id));
-	json_object_object_add(o, "operation", json_object_new_string(op->name));
-	json_object_object_add(o, "done_bytes",
-			       json_object_new_int64((int64_t)op->done_bytes));
-	json_object_object_add(o, "total_bytes",
-			       json_object_new_int64((int64_t)op->total_bytes));
-	json_object_object_add(o, "elapsed_ms",
-			       json_object_new_int64((int64_t)op->elapsed_ms));
-	if (op->state == VMM_OP_FAILED)
-		json_object_object_add(o, "error",
-				       json_object_new_string(op->message));
-	return o;
-}
-
-/* GET /vm/operation: from the thread-safe record, not the VMM thread. */
-static struct json_object *reply_operation(const struct api *api,
-					   const struct vmm_response *resp)
-{
-	struct vmm_op_progress op;
-
-	(void)resp;
-	op_progress__get(api->ops, &op);
-	return operation_json(&op);
-}
-
-/* PUT /snapshot/create: the finished operation. */
-static struct json_object *reply_snapshot(const struct api *api,
-					  const struct vmm_response *resp)
-{
-	return operation_json(&resp->op);
-}
-
-/* {"path": "DIR", "replace": false}: path required, replace optional. */
-static int parse_snapshot(struct json_object *o, struct vmm_request *req,
-			  char *err, size_t errlen)
-{
-	struct vmm_snapshot_params *p = &req->snapshot;
-	const char *path;
-	size_t len;
-	bool have_path = false;
-
-	if (!o) {
-		snprintf(err, errlen, "a JSON body with path (and optionally replace) is required");
-		return -EINVAL;
-	}
-	json_object_object_foreach(o, key, val) {
-		if (strcmp(key, "path") == 0) {
-			if (!json_object_is_type(val, json_type_string)) {
-				snprintf(err, errlen, "$.path: expected a string");
-				return -EINVAL;
-			}
-			path = json_object_get_string(val);
-			len = (size_t)json_object_get_string_len(val);
-			if (len == 0 || len >= sizeof(p->path) ||
-			    strlen(path) != len) {
-				snprintf(err, errlen,
-					 "$.path: expected 1 to %zu bytes without NUL",
-					 sizeof(p->path) - 1);
-				return -EINVAL;
-			}
-			memcpy(p->path, path, len + 1);
-			have_path = true;
-		} else if (strcmp(key, "replace") == 0) {
-			if (!json_object_is_type(val, json_type_boolean)) {
-				snprintf(err, errlen, "$.replace: expected true or false");
-				return -EINVAL;
-			}
-			p->replace = json_object_get_boolean(val);
-		} else {
-			snprintf(err, errlen, "$.%.40s: unknown key", key);
-			return -EINVAL;
-		}
-	}
-	if (!have_path) {
-		snprintf(err, errlen, "$.path: required");
-		return -EINVAL;
-	}
-	return 0;
-}
-
-/* {"path": "DIR", "resume": false, "mode": "lazy"|"copy"}. */
-static int parse_load(struct json_object *o, struct vmm_request *req,
-		      char *err, size_t errlen)
-{
-	struct vmm_snapshot_load_params *p = &req->load;
-	bool have_path = false;
-
-	if (!o) {
-		snprintf(err, errlen, "a JSON body with path is required");
-		return -EINVAL;
-	}
-	json_object_object_foreach(o, key, val) {
-		if (strcmp(key, "path") == 0) {
-			const char *path = json_object_get_string(val);
-			size_t len = (size_t)json_object_get_string_len(val);
-
-			if (!json_object_is_type(val, json_type_string) ||
-			    len == 0 || len >= sizeof(p->path) ||
-			    strlen(path) != len) {
-				snprintf(err, errlen,
-					 "$.path: expected a string of 1 to %zu bytes",
-					 sizeof(p->path) - 1);
-				return -EINVAL;
-			}
-			memcpy(p->path, path, len + 1);
-			have_path = true;
-		} else if (strcmp(key, "resume") == 0) {
-			if (!json_object_is_type(val, json_type_boolean)) {
-				snprintf(err, errlen, "$.resume: expected true or false");
-				return -EINVAL;
-			}
-			p->resume = json_object_get_boolean(val);
-		} else if (strcmp(key, "mode") == 0) {
-			const char *m = json_object_get_string(val);
-
-			if (!json_object_is_type(val, json_type_string) ||
-			    (strcmp(m, "lazy") && strcmp(m, "copy"))) {
-				snprintf(err, errlen, "$.mode: expected \"lazy\" or \"copy\"");
-				return -EINVAL;
-			}
-			p->copy = strcmp(m, "copy") == 0;
-		} else {
-			snprintf(err, errlen, "$.%.40s: unknown key", key);
-			return -EINVAL;
-		}
-	}
-	if (!have_path) {
-		snprintf(err, errlen, "$.path: required");
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static const struct route routes[] = {
-	{ "/version", "GET", ROUTE_LOCAL, 0, reply_version },
-	{ "/vm", "GET", ROUTE_VMM, VMM_REQ_GET_INFO, reply_info },
-	{ "/vm/pause", "PUT", ROUTE_VMM, VMM_REQ_PAUSE, reply_state },
-	{ "/vm/resume", "PUT", ROUTE_VMM, VMM_REQ_RESUME, reply_state },
-	{ "/vm/shutdown", "PUT", ROUTE_VMM, VMM_REQ_SHUTDOWN, reply_state },
-	{ "/vm/operation", "GET", ROUTE_LOCAL, 0, reply_operation },
-	{ "/snapshot/create", "PUT", ROUTE_VMM_LONG, VMM_REQ_SNAPSHOT_CREATE,
-	  reply_snapshot, parse_snapshot },
-	{ "/snapshot/load", "PUT", ROUTE_VMM_LONG, VMM_REQ_SNAPSHOT_LOAD,
-	  reply_state, parse_load },
-	/* live migration (issue 6): vmm/api-migrate.c */
-	{ "/migration", "PUT", ROUTE_VMM, VMM_REQ_MIGRATE_START,
-	  api_migrate__reply, api_migrate__parse },
-	{ "/migration", "GET", ROUTE_VMM, VMM_REQ_MIGRATE_STATUS,
-	  api_migrate__reply },
-	{ "/migration", "DELETE", ROUTE_VMM, VMM_REQ_MIGRATE_CANCEL,
-	  api_migrate__reply },
 };
 
 static enum MHD_Result send_text(struct MHD_Connection *c, unsigned int status,
@@ -408,29 +168,12 @@ static unsigned int status_for(int ret)
 	}
 }
 
-/* Route lookup: NULL with *allow set when the path exists. */
-static const struct route *find_route(const char *url, const char *method,
-				      const char **allow)
-{
-	size_t i;
-
-	*allow = NULL;
-	for (i = 0; i < ARRAY_SIZE(routes); i++) {
-		if (strcmp(routes[i].path, url) != 0)
-			continue;
-		if (strcmp(routes[i].method, method) == 0)
-			return &routes[i];
-		*allow = routes[i].method;
-	}
-	return NULL;
-}
-
 /*
  * The body, if any, must be a JSON object: {} for routes without
  * parameters, else what the route's parser accepts (into @req).
  */
 static enum MHD_Result check_body(struct MHD_Connection *c,
-				  const struct route *rt, struct api_conn *ac,
+				  const struct api_route *rt, struct api_conn *ac,
 				  struct vmm_request *req, bool *ok)
 {
 	const char *ctype;
@@ -481,7 +224,7 @@ static enum MHD_Result check_body(struct MHD_Connection *c,
 
 /* The VMM thread's answer (or the queue's refusal) as an HTTP reply. */
 static enum MHD_Result send_answer(struct api *api, struct MHD_Connection *c,
-				   const struct route *rt, int ret,
+				   const struct api_route *rt, int ret,
 				   const struct vmm_response *resp)
 {
 	if (ret == -ETIMEDOUT)
@@ -534,7 +277,7 @@ static enum MHD_Result start_long(struct api *api, struct MHD_Connection *c,
 }
 
 static enum MHD_Result finish_long(struct api *api, struct MHD_Connection *c,
-				   const struct route *rt, struct api_conn *ac)
+				   const struct api_route *rt, struct api_conn *ac)
 {
 	struct vmm_response *resp;
 	enum MHD_Result mret;
@@ -560,7 +303,7 @@ static enum MHD_Result finish_long(struct api *api, struct MHD_Connection *c,
 }
 
 static enum MHD_Result dispatch(struct api *api, struct MHD_Connection *c,
-				const struct route *rt, struct api_conn *ac)
+				const struct api_route *rt, struct api_conn *ac)
 {
 	struct vmm_request req;
 	struct vmm_response *resp;
@@ -573,9 +316,9 @@ static enum MHD_Result dispatch(struct api *api, struct MHD_Connection *c,
 	mret = check_body(c, rt, ac, &req, &ok);
 	if (!ok)
 		return mret;
-	if (rt->kind == ROUTE_LOCAL)
+	if (rt->kind == API_ROUTE_LOCAL)
 		return send_json(c, MHD_HTTP_OK, rt->reply(api, NULL));
-	if (rt->kind == ROUTE_VMM_LONG)
+	if (rt->kind == API_ROUTE_VMM_LONG)
 		return start_long(api, c, ac, &req);
 
 	resp = malloc(sizeof(*resp)); /* ~60 KiB with the config copy */
@@ -596,11 +339,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 {
 	struct api *api = cls;
 	struct api_conn *ac = *con_cls;
-	const struct route *rt;
+	const struct api_route *rt;
 	const char *allow, *clen;
 	char *nb;
 
-	rt = find_route(url, method, &allow);
+	rt = api_routes__find(url, method, &allow);
 	if (!ac) {
 		/* First call: headers only. Reject early, before any body. */
 		ac = calloc(1, sizeof(*ac));

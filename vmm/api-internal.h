@@ -1,7 +1,8 @@
 /*
- * api-internal.h: what vmm/api.c (socket, thread, lifecycle) and
- * vmm/api-http.c (libmicrohttpd callbacks, routing, JSON replies)
- * share. Not for use outside vmm/api*.c.
+ * api-internal.h: what vmm/api.c (socket, thread, lifecycle),
+ * vmm/api-http.c (libmicrohttpd callbacks, validation, sending) and
+ * vmm/api-routes.c (endpoints, JSON bodies and replies) share. Not for
+ * use outside vmm/api*.c.
  */
 #ifndef VMM_API_INTERNAL_H
 #define VMM_API_INTERNAL_H

@@ -1,6 +1,6 @@
 /*
  * api-migrate.h: the JSON side of the live-migration endpoints
- * (PUT/GET/DELETE /migration), used by api-http.c's route table:
+ * (PUT/GET/DELETE /migration), used by api-routes.c's route table:
  * parsing the PUT body into struct vm_migrate_params and turning a
  * struct live_status into the reply. API thread only.
  */

@@ -1,9 +1,10 @@
 /*
- * config-json.c: the JSON form of struct vm_config, read by `ferry
- * --config` and written into `GET /vm`. Parsing is strict: every member
- * is type- and range-checked, unknown keys are errors, and each error
- * names the JSON path of the offending member. json-c does the parsing
- * and encoding; this file only maps members to fields.
+ * config-json.c: reading the JSON form of struct vm_config (`ferry
+ * --config`, snapshot and migration configs). Parsing is strict: the
+ * text must be RFC 8259 JSON, every member is type- and range-checked,
+ * unknown keys are errors, and each error names the JSON path of the
+ * offending member. json-c does the parsing; this file only maps
+ * members to fields. Writing is in config-json-emit.c.
  */
 #include "vmm/config-json.h"
 
@@ -19,6 +20,7 @@
 
 #include <json-c/json.h>
 
+#include "vmm/config-json-internal.h"
 #include "vmm/config.h"
 #include "vmm/mem.h"
 
@@ -27,18 +29,22 @@
 /* Unknown keys are quoted in errors clipped to this many bytes. */
 #define KEY_CLIP 40
 
-static const char *const serial_fixed[] = { "stdout", "file", "none" };
-static const char *const seccomp_names[] = {
+const char *const config_json_serial_names[CONFIG_JSON_NR_SERIAL] = {
+	[SERIAL_STDOUT] = "stdout",
+	[SERIAL_FILE] = "file",
+	[SERIAL_NONE] = "none",
+};
+const char *const config_json_seccomp_names[CONFIG_JSON_NR_SECCOMP] = {
 	[SECCOMP_MODE_KILL] = "kill",
 	[SECCOMP_MODE_TRAP] = "trap",
 	[SECCOMP_MODE_LOG] = "log",
 	[SECCOMP_MODE_OFF] = "off",
 };
-static const char *const vfio_kind_names[] = {
+const char *const config_json_vfio_kind_names[CONFIG_JSON_NR_VFIO_KIND] = {
 	[VFIO_KIND_USER] = "vfio-user",
 	[VFIO_KIND_KERNEL] = "vfio",
 };
-static const char *const migration_names[] = {
+const char *const config_json_migration_names[CONFIG_JSON_NR_MIGRATION] = {
 	[VFIO_MIGRATION_AUTO] = "auto",
 	[VFIO_MIGRATION_ON] = "on",
 	[VFIO_MIGRATION_OFF] = "off",
@@ -187,10 +193,10 @@ static int get_serial(struct json_object *v, struct vm_config *cfg,
 		return fail(err, errlen, path, "expected a string, got %s",
 			    type_name(v));
 	s = json_object_get_string(v);
-	if (strcmp(s, serial_fixed[SERIAL_STDOUT]) == 0) {
+	if (strcmp(s, config_json_serial_names[SERIAL_STDOUT]) == 0) {
 		cfg->serial = SERIAL_STDOUT;
 		cfg->serial_path[0] = '\0';
-	} else if (strcmp(s, serial_fixed[SERIAL_NONE]) == 0) {
+	} else if (strcmp(s, config_json_serial_names[SERIAL_NONE]) == 0) {
 		cfg->serial = SERIAL_NONE;
 		cfg->serial_path[0] = '\0';
 	} else if (strncmp(s, "file:", 5) == 0 && s[5]) {
@@ -222,8 +228,8 @@ static int get_vfio_one(struct json_object *o, const char *path,
 	if (!json_object_object_get_ex(o, "kind", &kind))
 		return fail(err, errlen, path, "missing \"kind\"");
 	child_path(sub, path, "kind");
-	ret = get_enum(kind, sub, vfio_kind_names,
-		       ARRAY_SIZE(vfio_kind_names), &k, err, errlen);
+	ret = get_enum(kind, sub, config_json_vfio_kind_names,
+		       ARRAY_SIZE(config_json_vfio_kind_names), &k, err, errlen);
 	if (ret)
 		return ret;
 	dev->kind = (enum vfio_kind)k;
@@ -249,10 +255,10 @@ static int get_vfio_one(struct json_object *o, const char *path,
 			   strcmp(key, "path") == 0) {
 			ret = fail(err, errlen, sub,
 				   "not valid for kind \"%s\" (use \"%s\")",
-				   vfio_kind_names[dev->kind], where_key);
+				   config_json_vfio_kind_names[dev->kind], where_key);
 		} else if (strcmp(key, "migration") == 0) {
-			ret = get_enum(val, sub, migration_names,
-				       ARRAY_SIZE(migration_names), &k, err,
+			ret = get_enum(val, sub, config_json_migration_names,
+				       ARRAY_SIZE(config_json_migration_names), &k, err,
 				       errlen);
 			dev->migration = (enum vfio_migration_mode)k;
 		} else {
@@ -325,8 +331,8 @@ static int apply_member(struct vm_config *cfg, const char *key,
 	if (strcmp(key, "serial") == 0)
 		return get_serial(v, cfg, err, errlen);
 	if (strcmp(key, "seccomp") == 0) {
-		ret = get_enum(v, path, seccomp_names,
-			       ARRAY_SIZE(seccomp_names), &e, err, errlen);
+		ret = get_enum(v, path, config_json_seccomp_names,
+			       ARRAY_SIZE(config_json_seccomp_names), &e, err, errlen);
 		if (!ret)
 			cfg->seccomp = (enum seccomp_mode)e;
 		return ret;
@@ -500,111 +506,4 @@ int config__load_json(struct vm_config *cfg, const char *path, char *err,
 		snprintf(err, errlen, "%s: %s", path, msg);
 	json_object_put(root);
 	return ret;
-}
-
-/* json_object_object_add only fails on allocation failure. */
-static bool add(struct json_object *o, const char *key, struct json_object *v)
-{
-	if (!v)
-		return false;
-	if (json_object_object_add(o, key, v)) {
-		json_object_put(v);
-		return false;
-	}
-	return true;
-}
-
-static struct json_object *vfio_to_json(const struct vfio_config *dev)
-{
-	struct json_object *o = json_object_new_object();
-	bool ok;
-
-	if (!o)
-		return NULL;
-	ok = add(o, "kind", json_object_new_string(vfio_kind_names[dev->kind])) &&
-	     add(o, "id", json_object_new_string(dev->id)) &&
-	     add(o, dev->kind == VFIO_KIND_USER ? "socket" : "path",
-		 json_object_new_string(dev->path)) &&
-	     add(o, "migration",
-		 json_object_new_string(migration_names[dev->migration]));
-	if (!ok) {
-		json_object_put(o);
-		return NULL;
-	}
-	return o;
-}
-
-struct json_object *config__to_json_object(const struct vm_config *cfg)
-{
-	struct json_object *o, *arr;
-	char serial[PATH_MAX + 8];
-	unsigned int i;
-	bool ok;
-
-	o = json_object_new_object();
-	arr = json_object_new_array();
-	if (!o || !arr)
-		goto err;
-	if (cfg->serial == SERIAL_FILE)
-		snprintf(serial, sizeof(serial), "file:%s", cfg->serial_path);
-	else
-		snprintf(serial, sizeof(serial), "%s",
-			 serial_fixed[cfg->serial]);
-	ok = add(o, "kernel", json_object_new_string(cfg->kernel)) &&
-	     (!cfg->initrd[0] ||
-	      add(o, "initrd", json_object_new_string(cfg->initrd))) &&
-	     add(o, "cmdline", json_object_new_string(cfg->cmdline)) &&
-	     add(o, "memory", json_object_new_int64((int64_t)cfg->mem_size)) &&
-	     add(o, "vcpus", json_object_new_int64(cfg->vcpus)) &&
-	     add(o, "serial", json_object_new_string(serial)) &&
-	     (!cfg->api_sock[0] ||
-	      add(o, "api_sock", json_object_new_string(cfg->api_sock))) &&
-	     add(o, "seccomp",
-		 json_object_new_string(seccomp_names[cfg->seccomp])) &&
-	     add(o, "cpuid_compat", json_object_new_boolean(cfg->cpuid_compat));
-	if (!ok)
-		goto err;
-	for (i = 0; i < cfg->nr_vfio && i < CONFIG_MAX_VFIO; i++) {
-		struct json_object *dev = vfio_to_json(&cfg->vfio[i]);
-
-		if (!dev || json_object_array_add(arr, dev)) {
-			json_object_put(dev);
-			goto err;
-		}
-	}
-	if (!add(o, "vfio", arr)) {
-		arr = NULL; /* add() dropped it */
-		goto err;
-	}
-	return o;
-
-err:
-	json_object_put(arr);
-	json_object_put(o);
-	return NULL;
-}
-
-char *config__to_json(const struct vm_config *cfg)
-{
-	struct json_object *o = config__to_json_object(cfg);
-	const char *s;
-	size_t len;
-	char *out = NULL;
-
-	if (!o)
-		return NULL;
-	s = json_object_to_json_string_length(
-		o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-			JSON_C_TO_STRING_NOSLASHESCAPE,
-		&len);
-	if (s) {
-		out = malloc(len + 2);
-		if (out) {
-			memcpy(out, s, len);
-			out[len] = '\n';
-			out[len + 1] = '\0';
-		}
-	}
-	json_object_put(o);
-	return out;
 }

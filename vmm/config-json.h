@@ -1,8 +1,9 @@
 /*
- * config-json.h: struct vm_config <-> JSON, the schema of `ferry
- * --config FILE.json` and of the "config" member of `GET /vm`, so a
- * running VM's configuration can be saved and started again. The
- * schema is documented in docs/api.md ("Configuration schema").
+ * config-json.h: JSON -> struct vm_config (vmm/config-json.c), the
+ * schema of `ferry --config FILE.json` and of the "config" member of
+ * `GET /vm`, so a running VM's configuration can be saved and started
+ * again; the other direction is config-json-emit.h. The schema is
+ * documented in docs/api.md ("Configuration schema").
  * Uses json-c; callable from any thread (no shared state).
  */
 #ifndef VMM_CONFIG_JSON_H
@@ -11,6 +12,12 @@
 #include <stddef.h>
 
 #include "vmm/util.h"
+/*
+ * The writer, config__to_json_object() and config__to_json(), lives in
+ * config-json-emit.c; included so that users of this header (snapshot,
+ * migration, the API) keep one include for both directions.
+ */
+#include "vmm/config-json-emit.h"
 
 struct vm_config;
 struct json_object;
@@ -39,18 +46,6 @@ int __must_check config__load_json(struct vm_config *cfg, const char *path,
 int __must_check config__from_json_object(struct vm_config *cfg,
 					  struct json_object *root,
 					  char *err, size_t errlen);
-
-/*
- * Build the JSON object for @cfg. The caller owns the result
- * (json_object_put). Returns NULL on allocation failure.
- */
-struct json_object *config__to_json_object(const struct vm_config *cfg);
-
-/*
- * @cfg as pretty-printed JSON text with a trailing newline; the caller
- * frees it. Returns NULL on allocation failure.
- */
-char *config__to_json(const struct vm_config *cfg);
 
 /*
  * Parse @len bytes of @text strictly (RFC 8259, valid UTF-8, nesting

@@ -20,6 +20,7 @@
 #include "seccomp/policy.h"
 #include "vmm/api-queue.h"
 #include "vmm/api.h"
+#include "vmm/control-devices.h"
 #include "vmm/event.h"
 #include "vmm/log.h"
 #include "vmm/op-progress.h"
@@ -174,6 +175,8 @@ void control__execute(struct control *ctl, const struct vmm_request *req,
 		cfg = vm__config(ctl->vm);
 		if (cfg)
 			resp->config = *cfg;
+		resp->nr_devices = control__describe_devices(
+			ctl->vm, resp->devices, ARRAY_SIZE(resp->devices));
 		return;
 	case VMM_REQ_PAUSE:
 		do_pause(ctl, resp);

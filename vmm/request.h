@@ -27,13 +27,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/device-info.h"
 #include "vmm/config.h"
 #include "vmm/vm-migrate.h"
 #include "vmm/vm.h"
 
 enum vmm_req_type {
 	/*
-	 * GET /vm. Any state. Fills resp.info and resp.config.
+	 * GET /vm. Any state. Fills resp.info, resp.config and the device
+	 * list (resp.nr_devices, resp.devices, in creation order).
 	 */
 	VMM_REQ_GET_INFO = 0,
 	/*
@@ -119,6 +121,8 @@ enum vmm_op_state {
 
 #define VMM_OP_NAME_MAX 32     /* "snapshot", "migrate", ... */
 #define VMM_MESSAGE_MAX 256    /* one human-readable line */
+/* Devices in GET /vm: the legacy set, the PCI host and every VFIO device. */
+#define VMM_MAX_DEVICES (8 + CONFIG_MAX_VFIO)
 
 /* Progress of a long-running operation; plain data, copied out. */
 struct vmm_op_progress {
@@ -136,6 +140,8 @@ struct vmm_response {
 	char message[VMM_MESSAGE_MAX]; /* ret != 0: why, for the client */
 	struct vm_info info;           /* VMM_REQ_GET_INFO */
 	struct vm_config config;       /* VMM_REQ_GET_INFO: effective config */
+	unsigned int nr_devices;       /* VMM_REQ_GET_INFO: entries in devices */
+	struct device_info devices[VMM_MAX_DEVICES];
 	struct vmm_op_progress op;     /* VMM_REQ_GET_OPERATION */
 	struct live_status migration;  /* VMM_REQ_MIGRATE_* */
 };

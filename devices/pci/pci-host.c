@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/device-info.h"
 #include "devices/pci/irq-route.h"
+#include "devices/pci/pci-dev.h"
 #include "devices/pci/pci.h"
 #include "vmm/log.h"
 #include "vmm/mem.h"
@@ -177,10 +179,24 @@ int pci_host__mptable(struct vm *vm, struct mptable_config *cfg)
 	return h ? pci__mptable_irqs(h->pbus, cfg) : 0;
 }
 
+/* GET /vm: the host bridge's own function (00:00.0 today). */
+static void pci_host_describe(struct device *dev, struct device_info *info)
+{
+	struct pci_host *h = container_of(dev, struct pci_host, dev);
+	struct pci_dev *bridge = pci__host_bridge(h->pbus);
+	int slot = bridge ? pci_dev__slot(bridge) : -1;
+
+	if (slot >= 0) {
+		info->pci.present = true;
+		info->pci.slot = (uint8_t)slot;
+	}
+}
+
 const struct device_type pci_host_type = {
 	.name = "pci-host",
 	.phase = DEVICE_PHASE_BUS,
 	.create = pci_host_create,
 	.destroy = pci_host_destroy,
 	.reset = pci_host_reset,
+	.describe = pci_host_describe,
 };

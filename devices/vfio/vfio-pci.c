@@ -16,6 +16,7 @@
 
 #include <linux/vfio.h>
 
+#include "devices/device-info.h"
 #include "devices/pci/pci-dev.h"
 #include "devices/pci/pci-host.h"
 #include "devices/pci/pci-regs.h"
@@ -24,6 +25,7 @@
 #include "migration/vfio-migration.h"
 #include "devices/vfio/vfio-kernel.h"
 #include "devices/vfio/vfio-user.h"
+#include "vmm/compat/vfio-compat.h"
 #include "vmm/config.h"
 #include "vmm/log.h"
 #include "vmm/mem.h"
@@ -357,6 +359,34 @@ static int vfio_pci_type_mig_register(struct device *dev, struct migration *mig)
 }
 
 /*
+ * GET /vm: the PCI address and the migration support probed at create
+ * (vfio-migration.c caches both; nothing here talks to the device).
+ */
+static void vfio_pci_type_describe(struct device *dev, struct device_info *info)
+{
+	struct vfio_pci *vp = container_of(dev, struct vfio_pci, dev);
+	int slot = pci_dev__slot(vp->pdev);
+	const char *blocker;
+	uint64_t flags;
+
+	if (slot >= 0) {
+		info->pci.present = true;
+		info->pci.slot = (uint8_t)slot;
+	}
+	if (!vp->mig)
+		return;
+	flags = vfio_mig__flags(vp->mig);
+	blocker = vfio_mig__blocker(vp->mig);
+	info->vfio.mig_known = true;
+	info->vfio.stop_copy = flags & VFIO_MIGRATION_STOP_COPY;
+	info->vfio.pre_copy = flags & VFIO_MIGRATION_PRE_COPY;
+	info->vfio.p2p = flags & VFIO_MIGRATION_P2P;
+	info->vfio.dirty_tracking = vfio_mig__dirty_tracking(vp->mig);
+	snprintf(info->vfio.blocker, sizeof(info->vfio.blocker), "%s",
+		 blocker ? blocker : "");
+}
+
+/*
  * No .reset: the function is reset with its bus (pci-host's reset ->
  * pci__reset -> pci_dev_ops.reset above), which also restores config.
  */
@@ -370,4 +400,5 @@ const struct device_type vfio_pci_type = {
 	.resume_prepare = vfio_pci_type_resume_prepare,
 	.resume = vfio_pci_type_resume,
 	.mig_register = vfio_pci_type_mig_register,
+	.describe = vfio_pci_type_describe,
 };

@@ -115,6 +115,22 @@ def loopback_tcp(total=2 << 30):
     return sent / dt
 
 
+def memfd_fill(total=1 << 30):
+    """Bytes/s of filling fresh memfd pages with pwrite (hot 1 MiB source):
+    what any destination must at least do with every byte of guest RAM it
+    receives (allocate the page and copy into it), with no network at all."""
+    fd = os.memfd_create("ferry-bench-fill")
+    try:
+        os.ftruncate(fd, total)
+        buf = os.urandom(1 << 20)
+        t0 = time.perf_counter()
+        for off in range(0, total, len(buf)):
+            os.pwrite(fd, buf, off)
+        return total / (time.perf_counter() - t0)
+    finally:
+        os.close(fd)
+
+
 def guest_cmdline(a):
     return f"mode=memtest mem={a.size - 16}M passes=0 rate={a.rate} pause_ms={a.pause_ms}"
 
@@ -319,6 +335,10 @@ def main():
     lo = loopback_tcp()
     print(f"loopback TCP (1 stream, 2 processes): {lo * 8 / 1e9:.2f} Gbit/s "
           f"({lo / MIB:.0f} MiB/s)")
+    fill = memfd_fill()
+    print(f"fresh memfd fill (pwrite, no network): {fill / MIB:.0f} MiB/s "
+          f"= {100 * fill / lo:.0f}% of loopback: the most a destination can "
+          f"take in on this host")
     ok = True
     downtimes = {}
     for case in a.cases.split(","):
@@ -349,7 +369,8 @@ def main():
             it = med([r["iterations"] for r in rs])
             summary[side] = (t, d, tp)
             print(f"{side:8}{t:10.0f}{d:13.0f}{b / MIB:10.0f}{tp / MIB:8.0f}"
-                  f"{100 * tp / max(lo, lo2):12.0f}%{it:7.0f}")
+                  f"{100 * tp / max(lo, lo2):12.0f}%{it:7.0f}"
+                  f"   ({100 * tp / fill:.0f}% of the memfd fill rate)")
             print(f"{'':8}runs: " + ", ".join(
                 f"{r['total_ms']:.0f}/{r['downtime_ms']:.0f} ms" for r in rs))
         if "ferry" in summary:

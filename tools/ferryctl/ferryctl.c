@@ -44,7 +44,8 @@ static const char usage[] =
 	"Control a running ferry microVM through its API socket.\n"
 	"\n"
 	"Commands:\n"
-	"  status     state, uptime, vCPUs, memory and configuration (GET /vm)\n"
+	"  status     state, uptime, vCPUs, memory, configuration and devices\n"
+	"             (GET /vm)\n"
 	"  config     the VM's configuration as JSON, reusable with\n"
 	"             `ferry --config FILE` (the \"config\" member of GET /vm)\n"
 	"  pause      stop every vCPU and quiesce devices (PUT /vm/pause)\n"
@@ -95,9 +96,12 @@ static const char *get_str(struct json_object *o, const char *key)
 {
 	struct json_object *v;
 
+	const char *str;
+
 	if (!o || !json_object_object_get_ex(o, key, &v))
 		return "";
-	return json_object_get_string(v);
+	str = json_object_get_string(v); /* NULL for a JSON null */
+	return str ? str : "";
 }
 
 static long long get_int(struct json_object *o, const char *key)
@@ -161,9 +165,46 @@ static void print_uptime(long long ms)
 		printf("%lld.%03llds\n", s, ms % 1000);
 }
 
+static bool get_bool(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) &&
+	       json_object_get_boolean(v);
+}
+
+/*
+ * One line per device of GET /vm's "devices": id, type, PCI address,
+ * VFIO backend and path, migration support, failure.
+ */
+static void print_device(struct json_object *d)
+{
+	struct json_object *vfio = NULL, *mig = NULL;
+
+	printf("device:   %s %s", get_str(d, "id"), get_str(d, "type"));
+	if (get_str(d, "pci")[0])
+		printf(" pci %s", get_str(d, "pci"));
+	if (json_object_object_get_ex(d, "vfio", &vfio)) {
+		printf(" %s %s", get_str(vfio, "backend"), get_str(vfio, "path"));
+		if (json_object_object_get_ex(vfio, "migration", &mig)) {
+			printf(" migration:%s%s%s%s%s",
+			       get_bool(mig, "stop_copy") ? " stop_copy" : "",
+			       get_bool(mig, "pre_copy") ? " pre_copy" : "",
+			       get_bool(mig, "p2p") ? " p2p" : "",
+			       get_bool(mig, "dirty_tracking") ? " dirty_tracking" : "",
+			       get_bool(mig, "stop_copy") ? "" : " none");
+			if (get_str(mig, "blocker")[0])
+				printf(" (blocked: %s)", get_str(mig, "blocker"));
+		}
+	}
+	if (get_bool(d, "failed"))
+		printf(" FAILED: %s", get_str(d, "error"));
+	printf("\n");
+}
+
 static void print_status(struct json_object *j)
 {
-	struct json_object *cfg = NULL, *vfio = NULL;
+	struct json_object *cfg = NULL, *vfio = NULL, *devs = NULL;
 	long long mem = get_int(j, "memory");
 	size_t i, n;
 
@@ -182,6 +223,14 @@ static void print_status(struct json_object *j)
 	printf("cmdline:  %s\n", get_str(cfg, "cmdline"));
 	printf("serial:   %s\n", get_str(cfg, "serial"));
 	printf("seccomp:  %s\n", get_str(cfg, "seccomp"));
+	if (json_object_object_get_ex(j, "devices", &devs) &&
+	    json_object_is_type(devs, json_type_array)) {
+		n = json_object_array_length(devs);
+		for (i = 0; i < n; i++)
+			print_device(json_object_array_get_idx(devs, i));
+		return;
+	}
+	/* A server without the device list: the configured VFIO devices. */
 	if (cfg && json_object_object_get_ex(cfg, "vfio", &vfio)) {
 		n = json_object_array_length(vfio);
 		for (i = 0; i < n; i++) {

@@ -84,6 +84,20 @@ static void fake_exec(void *opaque, const struct vmm_request *req,
 		r->config.vcpus = 2;
 		r->config.mem_size = 64ULL << 20;
 		r->config.serial = SERIAL_NONE;
+		r->nr_devices = 2;
+		strcpy(r->devices[0].id, "serial0");
+		strcpy(r->devices[0].type, "serial-8250");
+		strcpy(r->devices[1].id, "vfio0");
+		strcpy(r->devices[1].type, "vfio-pci");
+		r->devices[1].failed = -EIO;
+		r->devices[1].pci.present = true;
+		r->devices[1].pci.slot = 2;
+		r->devices[1].vfio.present = true;
+		strcpy(r->devices[1].vfio.backend, "vfio-user");
+		strcpy(r->devices[1].vfio.path, "/run/dev.sock");
+		r->devices[1].vfio.mig_known = true;
+		r->devices[1].vfio.stop_copy = true;
+		r->devices[1].vfio.p2p = true;
 		break;
 	case VMM_REQ_PAUSE:
 		if (fake_state != VM_STATE_RUNNING) {
@@ -204,6 +218,10 @@ static void test_ferryctl__status(void **state)
 	assert_contains(out, "memory:   64 MiB\n");
 	assert_contains(out, "kernel:   /fake/guest.elf\n");
 	assert_contains(out, "cmdline:  mode=memtest mem=64M\n");
+	assert_contains(out, "device:   serial0 serial-8250\n");
+	assert_contains(out, "device:   vfio0 vfio-pci pci 0000:00:02.0 vfio-user "
+			     "/run/dev.sock migration: stop_copy p2p FAILED: "
+			     "Input/output error\n");
 	assert_int_equal(ctl("--api-sock %s --json status", sock), 0);
 	assert_contains(out, "\"state\": \"running\"");
 	assert_contains(out, "\"config\": {");

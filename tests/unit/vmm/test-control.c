@@ -1,9 +1,9 @@
 /*
  * test-control.c: the VMM-thread executor against a fake VM (this file
- * defines the vm__* and event__* functions control.c calls): state
- * preconditions answer -EBUSY with the reason, shutdown requests an
- * orderly stop, GET /vm copies the configuration, the operation record
- * tracks progress, a snapshot request checks its preconditions and
+ * defines the vm__*, event__* and control__describe_devices functions
+ * control.c calls): state preconditions answer -EBUSY with the reason,
+ * shutdown requests an orderly stop, GET /vm copies the configuration
+ * and the device list, the operation record tracks progress, a snapshot request checks its preconditions and
  * reports vm__snapshot's result and progress (a fake vm__snapshot, run
  * on a real migration worker thread with seccomp off), and
  * attach/detach wire the API queue to the event
@@ -29,6 +29,8 @@
 #include "vmm/api-queue.h"
 #include "vmm/api.h"
 #include "vmm/config.h"
+#include "devices/device-info.h"
+#include "vmm/control-devices.h"
 #include "vmm/control.h"
 #include "vmm/event.h"
 #include "seccomp/sandbox.h"
@@ -112,6 +114,20 @@ void vm__request_stop(struct vm *vm, enum vm_stop_reason reason, int status)
 const struct vm_config *vm__config(const struct vm *vm)
 {
 	return &fake.cfg;
+}
+
+/* The real one walks struct vm; test-control-devices.c tests it. */
+unsigned int control__describe_devices(struct vm *vm, struct device_info *out,
+				       unsigned int max)
+{
+	assert_true(max >= 2);
+	memset(out, 0, 2 * sizeof(*out));
+	strcpy(out[0].id, "serial0");
+	strcpy(out[0].type, "serial-8250");
+	strcpy(out[1].id, "vfio0");
+	strcpy(out[1].type, "vfio-pci");
+	out[1].vfio.present = true;
+	return 2;
 }
 
 struct event_loop *vm__event_loop(struct vm *vm)
@@ -239,6 +255,11 @@ static void test_control__get_info(void **state)
 	assert_int_equal(resp.info.vcpus, 2);
 	assert_string_equal(resp.config.kernel, "/guest.elf");
 	assert_int_equal(resp.config.mem_size, CONFIG_DEFAULT_MEM);
+	/* The device list comes along, as plain data. */
+	assert_int_equal(resp.nr_devices, 2);
+	assert_string_equal(resp.devices[0].id, "serial0");
+	assert_string_equal(resp.devices[1].type, "vfio-pci");
+	assert_true(resp.devices[1].vfio.present);
 }
 
 static void test_control__bad_type(void **state)
