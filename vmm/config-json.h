@@ -12,12 +12,6 @@
 #include <stddef.h>
 
 #include "vmm/util.h"
-/*
- * The writer, config__to_json_object() and config__to_json(), lives in
- * config-json-emit.c; included so that users of this header (snapshot,
- * migration, the API) keep one include for both directions.
- */
-#include "vmm/config-json-emit.h"
 
 struct vm_config;
 struct json_object;

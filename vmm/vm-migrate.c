@@ -26,6 +26,7 @@
 #include "migration/state-fdt.h"
 #include "seccomp/policy.h"
 #include "seccomp/sandbox.h"
+#include "vmm/config-json-emit.h"
 #include "vmm/config-json.h"
 #include "vmm/event.h"
 #include "vmm/kvm.h"

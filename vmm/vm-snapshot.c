@@ -18,6 +18,7 @@
 #include "migration/registry.h"
 #include "migration/snapshot-load.h"
 #include "migration/snapshot.h"
+#include "vmm/config-json-emit.h"
 #include "vmm/config-json.h"
 #include "vmm/config.h"
 #include "vmm/irqchip-state-x86_64.h"

@@ -13,6 +13,7 @@
 #include <errno.h>
 
 #include "devices/vfio/vfio-backend.h"
+#include "devices/vfio/vfio-user-payload.h"
 #include "devices/vfio/vfio-user-proto.h"
 #include "vmm/util.h"
 

@@ -300,11 +300,5 @@ int vfio_user__send_reply(int sock, const struct vfio_user_hdr *req,
 int vfio_user__send_error(int sock, const struct vfio_user_hdr *req, int err,
 			  int timeout_ms);
 
-/*
- * The payload decoders and the capability formatter live in
- * vfio-user-payload.c; included so that users of the protocol (the
- * client backend, ferry-testdev) keep one include.
- */
-#include "devices/vfio/vfio-user-payload.h"
 
 #endif /* DEVICES_VFIO_VFIO_USER_PROTO_H */

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "devices/vfio/vfio-user-payload.h"
 #include "devices/vfio/vfio-user-proto.h"
 
 /* --- device identity and layout (docs/vfio-user.md) --- */

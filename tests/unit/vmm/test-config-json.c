@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "vmm/config-json-emit.h"
 #include "vmm/config-json.h"
 #include "vmm/config.h"
 

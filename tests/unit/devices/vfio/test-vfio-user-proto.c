@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <linux/vfio.h>
 
+#include "devices/vfio/vfio-user-payload.h"
 #include "devices/vfio/vfio-user-proto.h"
 
 static int count_fds(void)
