@@ -42,9 +42,6 @@ struct vm {
 	struct kvm *kvm;           /* owned */
 	int fd;                    /* owned: KVM VM fd */
 	struct guest_mem *mem;     /* owned */
-	pthread_t memreg_thread;   /* registers RAM slots during vm__build */
-	bool memreg_pending;       /* memreg_thread not joined yet */
-	int memreg_ret;            /* its result */
 	struct bus *bus;           /* owned */
 	struct event_loop *loop;   /* owned */
 	int sigfd;                 /* owned: signalfd for SIGTERM/SIGINT */
@@ -90,12 +87,10 @@ int vm__build(const struct vm_config *cfg, struct guest_mem *mem,
 	      struct vm **out);
 
 /*
- * Register guest RAM with KVM on a helper thread (vm-memory.c); the
- * finish call joins it and returns its result (0 or -errno). Finish is
- * idempotent and safe when start was never called.
+ * Register guest RAM with KVM (vm-memory.c): call right after
+ * KVM_CREATE_VM, before the irqchip exists. Returns 0 or -errno.
  */
-void vm__start_memory_registration(struct vm *vm);
-int vm__finish_memory_registration(struct vm *vm);
+int vm__register_memory(struct vm *vm);
 
 /* Register all components' snapshot handlers in vm->mig (vm-snapshot.c). */
 int vm__register_migration(struct vm *vm);

@@ -1,8 +1,8 @@
 /*
  * vm-memory.c: the VM's KVM memory slots: guest RAM (slots 0 and 1,
- * registered on a helper thread while the rest of the VM is built,
- * because each registration waits out an SRCU grace period) and extra
- * slots for device memory the guest maps directly (mmapped BAR areas).
+ * registered before the irqchip exists, while SRCU grace periods are
+ * still instant) and extra slots for device memory the guest maps
+ * directly (mmapped BAR areas).
  */
 #include <errno.h>
 #include <linux/kvm.h>
@@ -97,7 +97,15 @@ out:
 	return ret;
 }
 
-static int register_memory(struct vm *vm)
+/*
+ * Each memslot change ends in an SRCU grace period. On a fresh VM that
+ * is over at once (0.1-3 ms for 128 MiB-4 GiB here); once the irqchip
+ * and PIT exist it takes a scheduler tick or two (4-8 ms on this class
+ * of host, measured with a bare KVM program in either order), and it
+ * sat on the path to the first KVM_RUN. So RAM is registered first,
+ * synchronously (tools/bench.sh startup measures the effect).
+ */
+int vm__register_memory(struct vm *vm)
 {
 	unsigned int i;
 	int ret;
@@ -113,41 +121,5 @@ static int register_memory(struct vm *vm)
 		}
 	}
 	return 0;
-}
-
-static void *register_memory_thread(void *arg)
-{
-	struct vm *vm = arg;
-
-	return (void *)(intptr_t)register_memory(vm);
-}
-
-/*
- * Registering guest RAM ends in an SRCU grace period, and so do the
- * irqchip's routing and I/O-bus set-up: milliseconds each on a nested
- * or software KVM (3-10 ms here). The memslots are only needed by the
- * first KVM_RUN, so they are registered on a helper thread while the
- * VMM thread creates the irqchip, devices, kernel image and vCPUs, and
- * joined at the end of vm__build (tools/bench.sh startup measures it).
- */
-void vm__start_memory_registration(struct vm *vm)
-{
-	vm->memreg_pending =
-		pthread_create(&vm->memreg_thread, NULL, register_memory_thread,
-			       vm) == 0;
-	if (!vm->memreg_pending)
-		vm->memreg_ret = register_memory(vm);
-}
-
-int vm__finish_memory_registration(struct vm *vm)
-{
-	void *res;
-
-	if (vm->memreg_pending) {
-		pthread_join(vm->memreg_thread, &res);
-		vm->memreg_pending = false;
-		vm->memreg_ret = (int)(intptr_t)res;
-	}
-	return vm->memreg_ret;
 }
 

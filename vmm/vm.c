@@ -233,7 +233,9 @@ int vm__build(const struct vm_config *cfg, struct guest_mem *mem,
 		}
 		boot = &bi; /* fresh memory: load the kernel */
 	}
-	vm__start_memory_registration(vm);
+	ret = vm__register_memory(vm);
+	if (ret)
+		goto err;
 	ret = irqchip__create(vm->fd);
 	if (ret)
 		goto err;
@@ -262,9 +264,6 @@ int vm__build(const struct vm_config *cfg, struct guest_mem *mem,
 			goto err;
 	}
 	ret = vm__register_migration(vm);
-	if (ret)
-		goto err;
-	ret = vm__finish_memory_registration(vm);
 	if (ret)
 		goto err;
 	vm->state = VM_STATE_CREATED;
