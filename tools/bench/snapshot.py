@@ -362,7 +362,7 @@ def main():
         fc = r["ferry_create"]
         print(f"{'':30}{'ferry':>14}{'qemu':>14}{'ferry/qemu':>12}")
         qc = r.get("qemu_create")
-        print(f"{'create, durable (s)':30}{fc:>14.3f}{qc if qc is None else f'{qc:.3f}':>14}"
+        print(f"{'create, durable (s)':30}{fc:>14.3f}{'-' if qc is None else f'{qc:.3f}':>14}"
               f"{'' if qc is None else f'{fc / qc:.2f}':>12}")
         if qc is not None:
             qr = r["qemu_create_raw"]
