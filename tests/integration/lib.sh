@@ -17,7 +17,12 @@ cleanup_hooks=()
 cleanup() {
 	local h
 	for h in "${cleanup_hooks[@]}"; do eval "$h" || true; done
-	rm -rf "$WORK"
+	# FERRY_TEST_KEEP=1 keeps the logs of a run for a look afterwards.
+	if [ -n "${FERRY_TEST_KEEP:-}" ]; then
+		echo "kept $WORK" >&2
+	else
+		rm -rf "$WORK"
+	fi
 }
 trap cleanup EXIT
 
