@@ -1,8 +1,9 @@
 /*
- * live-save-internal.h: what the two halves of the live-migration
- * source share: live-save.c (handshake, precopy loop, switchover,
- * failure handling) and live-save-ram.c (sending RAM pages and device
- * data, bandwidth accounting). Not for use outside migration/.
+ * live-save-internal.h: what the parts of the live-migration source
+ * share: live-save.c (object, status, handshake, setup, the run and its
+ * failure handling), live-save-copy.c (the precopy loop and the
+ * stop-copy) and live-save-ram.c (sending RAM pages and device data,
+ * bandwidth accounting). Not for use outside migration/.
  */
 #ifndef MIGRATION_LIVE_SAVE_INTERNAL_H
 #define MIGRATION_LIVE_SAVE_INTERNAL_H
@@ -91,5 +92,41 @@ void live_save__sinks_exit(struct live_save *ls);
 
 /* Send what sink @s has gathered as one DEVICE message. */
 int live_save__sink_flush(struct live_dev_sink *s);
+
+/* --- live-save.c --- */
+
+/*
+ * Publish the running counters and @phase to the status (under
+ * ls->lock), then pass a copy to the env's progress hook, if any.
+ */
+void live_save__publish(struct live_save *ls, enum live_phase phase);
+
+/*
+ * OR every started dirty source's dirty pages into ls->dirty (which
+ * resets the sources). Returns 0 or -errno (recorded, with the source).
+ */
+int live_save__sync_sources(struct live_save *ls);
+
+/* --- live-save-copy.c --- */
+
+/*
+ * The precopy loop on the running thread: each iteration syncs the
+ * dirty sources (not the first: everything is marked then), publishes
+ * its figures, and switches over once acknowledged and the expected
+ * downtime fits the limit (confirmed with exact device figures);
+ * otherwise it sends the dirty RAM and a round of device data. At the
+ * iteration or time limit it fails with -ETIMEDOUT, or returns 0 with a
+ * status message when switchover_on_timeout is set. Returns 0 (switch
+ * over now) or -errno (recorded).
+ */
+int live_save__precopy(struct live_save *ls);
+
+/*
+ * The stop-copy, a run_paused callback (@arg is the struct live_save;
+ * the VM is paused, possibly on another thread): the last dirty RAM,
+ * each handler's save_complete data, then all device state as one
+ * STATE message and END. Returns 0 or -errno (recorded).
+ */
+int live_save__stop_copy(void *arg);
 
 #endif /* MIGRATION_LIVE_SAVE_INTERNAL_H */

@@ -1,9 +1,10 @@
 /*
- * live-save.c: the live-migration source: handshake, dirty tracking
- * and device setup, the precopy loop with its convergence decision, the
- * switchover (under the VM side's run_paused), and the two endings:
- * DONE from the destination, or any failure/cancel, after which every
- * device is cleaned up and the VM resumed. Sending is live-save-ram.c.
+ * live-save.c: the live-migration source: the object and its status,
+ * the handshake, dirty tracking and device setup, and live_save__run,
+ * which goes through the phases (the precopy loop and the stop-copy are
+ * live-save-copy.c) to one of the two endings: DONE from the
+ * destination, or any failure/cancel, after which every device is
+ * cleaned up and the VM resumed. Sending is live-save-ram.c.
  */
 #include "migration/live-save-internal.h"
 
@@ -12,25 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "migration/live-wire.h"
 #include "migration/state-fdt.h"
 #include "vmm/log.h"
 #include "vmm/mem.h"
 
-/* Bandwidth assumed until one is measured: 1 Gbit/s. */
-#define LIVE_BW_GUESS (125ULL << 20)
-/* An iteration must carry this much to give a usable bandwidth sample. */
-#define LIVE_BW_MIN_SAMPLE (1u << 20)
 /* Socket timeouts: a peer silent this long is gone. */
 #define LIVE_SEND_TIMEOUT_MS 30000u
 /* The destination builds its VM (devices connect) and, at the end, loads all state. */
 #define LIVE_REPLY_TIMEOUT_MS 60000u
-/* Device data per save_iterate round before RAM gets its turn again. */
-#define LIVE_DEV_ITER_CALLS 64
-/* Idle iterations (nothing dirty, waiting for an ack) sleep this long. */
-#define LIVE_IDLE_SLEEP_NS 5000000L
 
 const char *live__phase_name(enum live_phase p)
 {
@@ -118,7 +110,7 @@ void live_save__fail(struct live_save *ls, int ret, const char *msg)
 }
 
 /* Publish the running counters (and @phase) to the status. */
-static void publish(struct live_save *ls, enum live_phase phase)
+void live_save__publish(struct live_save *ls, enum live_phase phase)
 {
 	struct live_status copy;
 
@@ -250,7 +242,7 @@ static int start_sources(struct live_save *ls)
 	return 0;
 }
 
-static int sync_sources(struct live_save *ls)
+int live_save__sync_sources(struct live_save *ls)
 {
 	size_t i;
 	int ret;
@@ -311,212 +303,6 @@ static void cleanup_handlers(struct live_save *ls)
 	}
 }
 
-/* ---- precopy ---- */
-
-static uint64_t device_pending(struct live_save *ls, bool exact)
-{
-	uint64_t total = 0;
-	size_t i;
-
-	for (i = 0; i < ls->nr_handlers; i++) {
-		struct mig_handler *h = migration__handler(ls->env.mig, i);
-
-		if (exact && h->ops->pending_exact)
-			h->ops->pending_exact(h->opaque, &total);
-		else if (h->ops->pending_estimate)
-			h->ops->pending_estimate(h->opaque, &total);
-	}
-	return total;
-}
-
-/* One round of device precopy data. */
-static int iterate_devices(struct live_save *ls)
-{
-	size_t i;
-	int ret, k;
-
-	for (i = 0; i < ls->nr_handlers; i++) {
-		struct mig_handler *h = migration__handler(ls->env.mig, i);
-
-		if (!h->ops->save_iterate)
-			continue;
-		for (k = 0; k < LIVE_DEV_ITER_CALLS; k++) {
-			ret = h->ops->save_iterate(h->opaque, &ls->sinks[i].sink);
-			if (ret < 0)
-				return live_save__error(ls, ret, "%s: precopy failed: %s",
-							h->id, strerror(-ret));
-			if (ret == 1)
-				break;
-		}
-		ret = live_save__sink_flush(&ls->sinks[i]);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-static uint64_t expected_ms(uint64_t bytes, uint64_t bw)
-{
-	return (uint64_t)((double)bytes * 1000.0 / (double)(bw ? bw : 1));
-}
-
-static int precopy(struct live_save *ls)
-{
-	uint64_t bw = LIVE_BW_GUESS, last_sync = live__now_ns();
-	uint64_t pre_start = last_sync;
-	uint32_t it;
-	int ret;
-
-	for (it = 0;; it++) {
-		uint64_t t0 = live__now_ns(), sent0 = ls->sent, ram, dev, exp;
-		bool limit;
-
-		ret = live_save__poll_peer(ls);
-		if (ret)
-			return ret;
-		if (it > 0) {
-			ret = sync_sources(ls);
-			if (ret)
-				return ret;
-		}
-		ram = mig_dirty__count(&ls->dirty) * DIRTY_PAGE_SIZE;
-		dev = device_pending(ls, false);
-		exp = expected_ms(ram + dev, bw);
-		pthread_mutex_lock(&ls->lock);
-		ls->st.iteration = it;
-		ls->st.pending_ram = ram;
-		ls->st.pending_device = dev;
-		ls->st.bandwidth = it > 0 ? bw : 0;
-		ls->st.expected_downtime_ms = it > 0 ? exp : 0;
-		if (it > 0)
-			ls->st.dirty_rate = (uint64_t)((double)ram * 1e9 /
-						       (double)(t0 - last_sync + 1));
-		pthread_mutex_unlock(&ls->lock);
-		last_sync = t0;
-		publish(ls, LIVE_PHASE_PRECOPY);
-		if (it > 0 && ls->acked && exp <= ls->p.downtime_limit_ms) {
-			/* Ask the devices for exact figures before committing. */
-			dev = device_pending(ls, true);
-			exp = expected_ms(ram + dev, bw);
-			pthread_mutex_lock(&ls->lock);
-			ls->st.pending_device = dev;
-			ls->st.expected_downtime_ms = exp;
-			pthread_mutex_unlock(&ls->lock);
-			if (exp <= ls->p.downtime_limit_ms)
-				return 0;
-		}
-		limit = it >= ls->p.max_iterations ||
-			(t0 - pre_start) / 1000000 >= ls->p.timeout_ms;
-		if (limit && ls->p.switchover_on_timeout) {
-			pthread_mutex_lock(&ls->lock);
-			snprintf(ls->st.message, sizeof(ls->st.message),
-				 "did not converge in %u iterations / %llu ms (expected downtime %llu ms); switched over anyway",
-				 it, (unsigned long long)(t0 - pre_start) / 1000000,
-				 (unsigned long long)exp);
-			pthread_mutex_unlock(&ls->lock);
-			return 0;
-		}
-		if (limit)
-			return live_save__error(ls, -ETIMEDOUT,
-				"did not converge: after %u iterations and %llu ms the expected downtime is %llu ms (limit %u ms; %llu bytes/s dirtied, %llu bytes/s sent)%s",
-				it, (unsigned long long)(t0 - pre_start) / 1000000,
-				(unsigned long long)exp, ls->p.downtime_limit_ms,
-				(unsigned long long)ls->st.dirty_rate,
-				(unsigned long long)bw,
-				ls->acked ? "" : "; switchover not acknowledged");
-		ret = live_save__send_dirty(ls, true);
-		if (!ret)
-			ret = iterate_devices(ls);
-		if (ret)
-			return ret;
-		ls->first_pass = false;
-		{
-			uint64_t dt = live__now_ns() - t0, bytes = ls->sent - sent0;
-
-			log_debug("migration: iteration %u: %llu dirty pages, %llu bytes in %llu us",
-				  it, (unsigned long long)(ram / DIRTY_PAGE_SIZE),
-				  (unsigned long long)bytes, (unsigned long long)dt / 1000);
-
-			if (bytes >= LIVE_BW_MIN_SAMPLE && dt)
-				bw = (uint64_t)((double)bytes * 1e9 / (double)dt);
-			else if (bytes < 4096 && (!ls->acked || !ram))
-				nanosleep(&(struct timespec){ 0, LIVE_IDLE_SLEEP_NS },
-					  NULL);
-		}
-	}
-}
-
-/* ---- switchover (VM paused; may run on another thread) ---- */
-
-static int stop_copy(void *arg)
-{
-	struct live_save *ls = arg;
-	struct state_writer *w = NULL;
-	const void *blob;
-	size_t i, size;
-	struct iovec iov;
-	uint64_t t0 = live__now_ns(), t1, t2;
-	int ret;
-
-	ret = sync_sources(ls);
-	if (!ret)
-		ret = live_save__send_dirty(ls, false);
-	t1 = live__now_ns();
-	for (i = 0; !ret && i < ls->nr_handlers; i++) {
-		struct mig_handler *h = migration__handler(ls->env.mig, i);
-
-		if (!h->ops->save_complete)
-			continue;
-		ret = h->ops->save_complete(h->opaque, &ls->sinks[i].sink);
-		if (ret)
-			live_save__error(ls, ret, "%s: saving device data failed: %s",
-					 h->id, strerror(-ret));
-		else
-			ret = live_save__sink_flush(&ls->sinks[i]);
-	}
-	if (ret)
-		return ret;
-	t2 = live__now_ns();
-	if (state_writer__create(&w))
-		return live_save__error(ls, -ENOMEM, "out of memory");
-	state__put_string(w, "format", "ferry-state");
-	state__put_u32(w, "version", 1);
-	state__put_string(w, "arch", "x86_64");
-	for (i = 0; !ret && i < ls->nr_handlers; i++) {
-		struct mig_handler *h = migration__handler(ls->env.mig, i);
-
-		state__begin(w, h->id);
-		state__put_u32(w, "version", h->ops->version);
-		ret = h->ops->save_state(h->opaque, w);
-		state__end(w);
-		if (ret || state_writer__status(w))
-			ret = live_save__error(ls, ret ? ret : state_writer__status(w),
-					       "%s: saving state failed: %s", h->id,
-					       state_writer__status(w) ?
-						       state_writer__error(w) :
-						       strerror(-ret));
-	}
-	if (!ret && (ret = state_writer__finish(w, &blob, &size)))
-		live_save__error(ls, ret, "state: %s", state_writer__error(w));
-	if (!ret) {
-		iov.iov_base = (void *)(uintptr_t)blob;
-		iov.iov_len = size;
-		ret = live_wire__send(ls->fd, LIVE_MSG_STATE, &iov, 1);
-		if (!ret)
-			ret = live_wire__send(ls->fd, LIVE_MSG_END, NULL, 0);
-		if (ret)
-			live_save__error(ls, ret, "sending the state: %s",
-					 strerror(-ret));
-		else
-			live_save__account(ls, 2 * LIVE_HDR_SIZE + size);
-	}
-	state_writer__destroy(w);
-	log_debug("migration: stop-copy: final RAM pass %llu us, device data %llu us, state %llu us",
-		  (unsigned long long)(t1 - t0) / 1000, (unsigned long long)(t2 - t1) / 1000,
-		  (unsigned long long)(live__now_ns() - t2) / 1000);
-	return ret;
-}
-
 /*
  * A send failed because the destination closed the connection: it may
  * have said why first (ERROR), which is a better reason than EPIPE.
@@ -550,7 +336,7 @@ int live_save__run(struct live_save *ls, int fd)
 	pthread_mutex_unlock(&ls->lock);
 	ls->nr_handlers = migration__count(ls->env.mig);
 	ls->first_pass = true;
-	publish(ls, LIVE_PHASE_SETUP);
+	live_save__publish(ls, LIVE_PHASE_SETUP);
 	ret = live_wire__set_timeouts(fd, LIVE_SEND_TIMEOUT_MS, LIVE_REPLY_TIMEOUT_MS);
 	if (ret)
 		live_save__error(ls, ret, "socket: %s", strerror(-ret));
@@ -575,7 +361,7 @@ int live_save__run(struct live_save *ls, int fd)
 		ret = setup_handlers(ls);
 	if (!ret) {
 		/* Iteration 0 sends everything; the sync resets the sources. */
-		ret = sync_sources(ls);
+		ret = live_save__sync_sources(ls);
 		mig_dirty__set_all(&ls->dirty);
 		pthread_mutex_lock(&ls->lock);
 		ls->st.setup_ms = (live__now_ns() - ls->start_ns) / 1000000;
@@ -584,11 +370,12 @@ int live_save__run(struct live_save *ls, int fd)
 	log_debug("migration: setup took %llu us",
 		  (unsigned long long)(live__now_ns() - ls->start_ns) / 1000);
 	if (!ret)
-		ret = precopy(ls);
+		ret = live_save__precopy(ls);
 	if (!ret) {
-		publish(ls, LIVE_PHASE_SWITCHOVER);
+		live_save__publish(ls, LIVE_PHASE_SWITCHOVER);
 		t_pause = live__now_ns();
-		ret = ls->env.run_paused(ls->env.opaque, stop_copy, ls, &paused);
+		ret = ls->env.run_paused(ls->env.opaque, live_save__stop_copy, ls,
+					  &paused);
 		log_debug("migration: stop-copy sent after %llu us (%llu bytes in total)",
 			  (unsigned long long)(live__now_ns() - t_pause) / 1000,
 			  (unsigned long long)ls->sent);
@@ -604,7 +391,7 @@ int live_save__run(struct live_save *ls, int fd)
 		pthread_mutex_unlock(&ls->lock);
 		cleanup_handlers(ls);
 		stop_sources(ls);
-		publish(ls, LIVE_PHASE_COMPLETED);
+		live_save__publish(ls, LIVE_PHASE_COMPLETED);
 		pthread_mutex_lock(&ls->lock);
 		ls->fd = -1;
 		pthread_mutex_unlock(&ls->lock);
@@ -622,7 +409,8 @@ int live_save__run(struct live_save *ls, int fd)
 		ls->env.resume(ls->env.opaque);
 	if (atomic_load(&ls->cancel) && ret != -EREMOTEIO)
 		ret = -ECANCELED;
-	publish(ls, ret == -ECANCELED ? LIVE_PHASE_CANCELLED : LIVE_PHASE_FAILED);
+	live_save__publish(ls, ret == -ECANCELED ? LIVE_PHASE_CANCELLED :
+						   LIVE_PHASE_FAILED);
 	pthread_mutex_lock(&ls->lock);
 	snprintf(ls->st.message, sizeof(ls->st.message), "%s",
 		 ret == -ECANCELED ? "cancelled" : ls->err);

@@ -2,7 +2,7 @@
  * live.h: live migration of a running VM to another ferry process over
  * a stream socket (format: migration/live-wire.h, docs/live-migration.md).
  *
- * Source (live-save.c): handshake -> the destination accepts or refuses
+ * Source (live-save*.c): handshake -> the destination accepts or refuses
  * (compatibility) -> dirty tracking starts and every handler's
  * save_setup runs -> precopy iterations (dirty RAM from every dirty
  * source, device data from save_iterate) until the estimated time for

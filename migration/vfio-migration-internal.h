@@ -1,6 +1,7 @@
 /*
  * vfio-migration-internal.h: the per-device migration state shared by
- * vfio-migration.c (FSM, handler) and vfio-migration-dirty.c (the
+ * vfio-migration.c (FSM), vfio-migration-handler.c (the migration/
+ * handler and its registration) and vfio-migration-dirty.c (the
  * device's DMA dirty log as a migration dirty source).
  */
 #ifndef MIGRATION_VFIO_MIGRATION_INTERNAL_H
@@ -52,5 +53,21 @@ struct vfio_migration {
 
 /* DMA dirty logging over guest RAM, registered as a dirty source. */
 extern const struct mig_dirty_source_ops vfio_mig_dirty_ops;
+
+/*
+ * Reset the device (the uAPI's way back to RUNNING from anywhere) and
+ * cache RUNNING. Returns 0, or the backend's -errno (logged; the device
+ * is then unusable and the cached state unchanged).
+ */
+int vfio_mig__reset_device(struct vfio_migration *m);
+
+/*
+ * Move the device to @new; on failure try @recover (ERROR means: reset
+ * at once), then reset. Returns 0 (also when already in @new), or the
+ * -errno of the failed change; the device is then in @recover or freshly
+ * reset, and m->state says where it really is. Logs failures with m->id.
+ */
+int vfio_mig__set_state(struct vfio_migration *m, uint32_t new,
+			uint32_t recover);
 
 #endif /* MIGRATION_VFIO_MIGRATION_INTERNAL_H */

@@ -286,15 +286,150 @@ void td__log_stop(struct testdev *td);
 int td__log_report(struct testdev *td, const struct vfio_user_dma_log_report *r,
 		  uint64_t *bitmap, size_t bitmap_bytes);
 
-/* --- testdev-mig.c: migration state machine and data stream --- */
+/*
+ * --- the migration data stream (testdev-mig-save.c writes it,
+ * testdev-mig-load.c reads it; described in docs/vfio-user.md) ---
+ *
+ * Host byte order:
+ *   header  { u32 magic, u32 version, u64 mem_size, u32 page_size,
+ *             u32 flags, u64 reserved }                          32 bytes
+ *   records { u32 type, u32 len, u64 arg, u64 hash } + len bytes
+ *     PAGE (1): arg = page index, 4096 bytes of device memory
+ *     REGS (2): struct td_regs
+ *     END  (3): { u64 records before END, u64 chain, u64 digest }
+ *   hash  = mix(hash(payload), mix(type, arg))
+ *   chain = hash(header), then mix(chain, mix(hash, type << 32 | len))
+ *           over every record before END.
+ */
+#define TD_STREAM_MAGIC 0x53445446u /* "FTDS" */
+#define TD_STREAM_VERSION 1u
+
+enum { TD_REC_PAGE = 1, TD_REC_REGS = 2, TD_REC_END = 3 };
+
+struct td_stream_hdr {
+	uint32_t magic;
+	uint32_t version;
+	uint64_t mem_size;
+	uint32_t page_size;
+	uint32_t flags;
+	uint64_t reserved;
+} __attribute__((packed));
+
+struct td_rec_hdr {
+	uint32_t type;
+	uint32_t len;
+	uint64_t arg;
+	uint64_t hash;
+} __attribute__((packed));
+
+struct td_rec_end {
+	uint64_t records;
+	uint64_t chain;
+	uint64_t digest;
+} __attribute__((packed));
+
+/* A record's hash from its type, argument and the hash of its payload. */
+static inline uint64_t td__rec_hash(uint32_t type, uint64_t arg,
+				    uint64_t payload_hash)
+{
+	return td__mix(payload_hash, td__mix(type, arg));
+}
+
+/* The stream's chain value after record header @h (not END). */
+static inline uint64_t td__chain_step(uint64_t chain,
+				      const struct td_rec_hdr *h)
+{
+	return td__mix(chain, td__mix(h->hash, (uint64_t)h->type << 32 | h->len));
+}
+
+/* Bit @i of the page bitmap @b: test, set, clear. */
+static inline bool td__bit_test(const uint64_t *b, uint64_t i)
+{
+	return b[i / 64] & (1ULL << (i % 64));
+}
+
+static inline void td__bit_set(uint64_t *b, uint64_t i)
+{
+	b[i / 64] |= 1ULL << (i % 64);
+}
+
+static inline void td__bit_clear(uint64_t *b, uint64_t i)
+{
+	b[i / 64] &= ~(1ULL << (i % 64));
+}
+
+/* --- testdev-mig.c: the migration state machine --- */
+/* Initialise td->mig: no session, state RUNNING. Returns 0. */
 int td__mig_init(struct testdev *td);
+/* Free both sessions' buffers (as td__mig_reset). */
 void td__mig_fini(struct testdev *td);
+/*
+ * Walk to @target one single-step arc at a time (the kernel's next-step
+ * table, unsupported states skipped), opening, switching over and
+ * closing the saving and resuming sessions on the way. Returns 0;
+ * -EINVAL for an unsupported or unreachable target or while in ERROR;
+ * or a failed arc's -errno, the state then being the last one reached,
+ * except that a failed RESUMING -> STOP leaves ERROR. Logs every arc
+ * with the digest.
+ */
 int td__mig_set_state(struct testdev *td, uint32_t target);
+/* DEVICE_RESET: drop both sessions and return to RUNNING (even from ERROR). */
 void td__mig_reset(struct testdev *td);
+
+/* --- testdev-mig-save.c: the saving stream --- */
+/*
+ * Start a saving session (STOP -> STOP_COPY, RUNNING -> PRE_COPY): every
+ * page pending, nothing sent. Any old session is dropped first. Returns
+ * 0 or -ENOMEM (no session then).
+ */
+int td__mig_save_open(struct testdev *td);
+/* End the saving session and free its buffers; idempotent. */
+void td__mig_save_close(struct td_mig *m);
+/*
+ * PRE_COPY(_P2P) -> STOP_COPY, in the VM's downtime: queue the pages
+ * changed since sent and cache the digest, in one pass over memory; no
+ * rescans after it. Needs an open saving session.
+ */
+void td__mig_save_rescan_digest(struct testdev *td);
+/*
+ * Copy up to @want bytes of the stream into @buf; *@got is what was
+ * copied (0: nothing now in PRE_COPY, or the end in STOP_COPY). Returns
+ * 0, or -EINVAL without a saving session in a saving state.
+ */
 int td__mig_read(struct testdev *td, uint8_t *buf, size_t want, size_t *got);
-int td__mig_write(struct testdev *td, const uint8_t *buf, size_t len);
+/*
+ * VFIO_MIG_GET_PRECOPY_INFO: bytes of the initial pass and of re-sends
+ * still to come (rescans memory first). Returns 0, or -EINVAL outside
+ * PRE_COPY(_P2P) with a session.
+ */
 int td__mig_precopy_info(struct testdev *td, uint64_t *initial, uint64_t *dirty);
+/*
+ * MIG_DATA_SIZE: the bytes still to read to the end of the stream if the
+ * device stopped now (before a session: the whole stream).
+ */
 uint64_t td__mig_stop_copy_size(struct testdev *td);
+
+/* --- testdev-mig-load.c: the resuming parser --- */
+/*
+ * Start a resuming session (STOP -> RESUMING), dropping any old one,
+ * then sleep --resume-delay-ms if set. Returns 0 or -ENOMEM.
+ */
+int td__mig_load_open(struct testdev *td);
+/* End the resuming session and free its buffers; idempotent. */
+void td__mig_load_close(struct td_mig *m);
+/*
+ * Feed @len stream bytes in RESUMING. Returns 0, or -EINVAL without a
+ * resuming session or when the stream is bad (logged once; the session
+ * then fails every later write and the finish).
+ */
+int td__mig_write(struct testdev *td, const uint8_t *buf, size_t len);
+/*
+ * RESUMING -> STOP: the END record and the registers must have arrived
+ * and the digest must equal the source's; then the loaded registers are
+ * the device's. Returns 0 or -EINVAL (registers unchanged). The caller
+ * closes the session.
+ */
+int td__mig_load_finish(struct testdev *td);
 
 /* --- testdev-server.c: one client connection --- */
 void td__serve(struct testdev *td, int conn);
