@@ -25,8 +25,9 @@
 #define LIVE_BW_MIN_SAMPLE (1u << 20)
 /* Device data per save_iterate round before RAM gets its turn again. */
 #define LIVE_DEV_ITER_CALLS 64
-/* Idle iterations (nothing dirty, waiting for an ack) sleep this long. */
+/* Idle iterations (nothing dirty, waiting for an ack) wait this long. */
 #define LIVE_IDLE_SLEEP_NS 5000000L
+#define LIVE_IDLE_WAIT_MS 5u
 
 /* ---- precopy ---- */
 
@@ -81,7 +82,7 @@ int live_save__precopy(struct live_save *ls)
 {
 	uint64_t bw = LIVE_BW_GUESS, last_sync = live__now_ns();
 	uint64_t pre_start = last_sync;
-	uint32_t it;
+	uint32_t it, ack_waits = 0;
 	int ret;
 
 	for (it = 0;; it++) {
@@ -122,7 +123,14 @@ int live_save__precopy(struct live_save *ls)
 			if (exp <= ls->p.downtime_limit_ms)
 				return 0;
 		}
-		limit = it >= ls->p.max_iterations ||
+		/*
+		 * A round that would switch over but for the destination's
+		 * switchover ack is the destination's set-up time, not a
+		 * failure to converge: only the timeout bounds those.
+		 */
+		if (it > 0 && !ls->acked && exp <= ls->p.downtime_limit_ms)
+			ack_waits++;
+		limit = it - ack_waits >= ls->p.max_iterations ||
 			(t0 - pre_start) / 1000000 >= ls->p.timeout_ms;
 		if (limit && ls->p.switchover_on_timeout) {
 			pthread_mutex_lock(&ls->lock);
@@ -156,9 +164,13 @@ int live_save__precopy(struct live_save *ls)
 
 			if (bytes >= LIVE_BW_MIN_SAMPLE && dt)
 				bw = (uint64_t)((double)bytes * 1e9 / (double)dt);
-			else if (bytes < 4096 && (!ls->acked || !ram))
+			else if (bytes < 4096 && !ls->acked)
+				ret = live_save__wait_peer(ls, LIVE_IDLE_WAIT_MS);
+			else if (bytes < 4096 && !ram)
 				nanosleep(&(struct timespec){ 0, LIVE_IDLE_SLEEP_NS },
 					  NULL);
+			if (ret)
+				return ret;
 		}
 	}
 }

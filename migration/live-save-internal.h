@@ -83,6 +83,12 @@ int live_save__send_dirty(struct live_save *ls, bool poll_peer);
  */
 int live_save__poll_peer(struct live_save *ls);
 
+/*
+ * As live_save__poll_peer, after waiting up to @ms for the destination
+ * to say something (returns at once when it does: the switchover ack).
+ */
+int live_save__wait_peer(struct live_save *ls, unsigned int ms);
+
 /* Wire accounting and the bandwidth limit (sleeps when ahead). */
 void live_save__account(struct live_save *ls, uint64_t bytes);
 

@@ -97,6 +97,19 @@ int live_save__poll_peer(struct live_save *ls)
 	return 0;
 }
 
+int live_save__wait_peer(struct live_save *ls, unsigned int ms)
+{
+	struct pollfd pfd = { .fd = ls->fd, .events = POLLIN };
+
+	if (poll(&pfd, 1, (int)ms) < 0 && errno != EINTR) {
+		int ret = -errno;
+
+		return live_save__error(ls, ret, "waiting for the destination: %s",
+					strerror(-ret));
+	}
+	return live_save__poll_peer(ls);
+}
+
 static bool page_is_zero(const uint8_t *p)
 {
 	const uint64_t *q = (const uint64_t *)(const void *)p;
