@@ -336,9 +336,9 @@ def main():
     print(f"loopback TCP (1 stream, 2 processes): {lo * 8 / 1e9:.2f} Gbit/s "
           f"({lo / MIB:.0f} MiB/s)")
     fill = memfd_fill()
-    print(f"fresh memfd fill (pwrite, no network): {fill / MIB:.0f} MiB/s "
-          f"= {100 * fill / lo:.0f}% of loopback: the most a destination can "
-          f"take in on this host")
+    print(f"fresh memfd fill (pwrite from one process, no network): "
+          f"{fill / MIB:.0f} MiB/s = {100 * fill / lo:.0f}% of loopback "
+          f"(a destination does at least this for every byte of RAM)")
     ok = True
     downtimes = {}
     for case in a.cases.split(","):
