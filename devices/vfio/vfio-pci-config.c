@@ -285,6 +285,9 @@ int vfio_pci__build_config(struct vfio_pci *vp, const struct pci_dev_ops *ops)
 			vp->dev.id, cfg[PCI_HEADER_TYPE]);
 		return -ENOTSUP;
 	}
+	ret = vfio_pci__intx_init(vp, cfg[PCI_INTERRUPT_PIN]);
+	if (ret)
+		return ret;
 	ident = (struct pci_dev_ident){
 		.vendor_id = le_get(&cfg[PCI_VENDOR_ID], 2),
 		.device_id = le_get(&cfg[PCI_DEVICE_ID], 2),
@@ -292,7 +295,7 @@ int vfio_pci__build_config(struct vfio_pci *vp, const struct pci_dev_ops *ops)
 		.revision = cfg[PCI_REVISION_ID],
 		.subsys_vendor_id = le_get(&cfg[PCI_SUBSYSTEM_VENDOR_ID], 2),
 		.subsys_id = le_get(&cfg[PCI_SUBSYSTEM_ID], 2),
-		.intx_pin = 0, /* INTx is not implemented: see docs/vfio.md */
+		.intx_pin = vp->intx.pin, /* 0 unless the device backs it */
 	};
 	ret = pci_dev__create(vp->dev.id, &ident, ops, vp, &vp->pdev);
 	if (ret) {

@@ -78,6 +78,16 @@ struct vfio_pci_irqs {
 	struct vfio_pci_vec *vec;
 };
 
+/* Legacy INTx (vfio-pci-intx.c); under irq_lock. */
+struct vfio_pci_intx {
+	uint8_t pin;   /* 1..4 (INTA..INTD); 0: the guest sees no pin */
+	int trigger;   /* owned eventfd the device writes; -1 none */
+	int resample;  /* owned eventfd KVM writes on EOI (device unmask) */
+	int gsi;       /* IOAPIC pin the bus routed it to; -1 not yet */
+	bool irqfd;    /* trigger bound to gsi with a resampling KVM irqfd */
+	bool on;       /* the device has the trigger eventfd */
+};
+
 struct vfio_pci {
 	struct device dev;
 	struct vfio_pci_env env;
@@ -93,6 +103,7 @@ struct vfio_pci {
 
 	pthread_mutex_t irq_lock;
 	struct vfio_pci_irqs msi, msix;
+	struct vfio_pci_intx intx;
 	int epfd;                /* owned epoll set of all vector eventfds */
 	uint64_t irqs_from_user; /* signals taken by the event loop (atomic) */
 
@@ -176,5 +187,25 @@ void vfio_pci__irqs_exit(struct vfio_pci *vp);
 void vfio_pci__vector_changed(void *opaque, const struct pci_msi_vector *v);
 /* Disable the backend's MSI/MSI-X and every irqfd (device reset). */
 void vfio_pci__irqs_off(struct vfio_pci *vp);
+
+/* --- vfio-pci-intx.c --- */
+
+/*
+ * Keep interrupt pin @pin (the device's config register) if the device
+ * backs it with an INTx eventfd: create the trigger and resample
+ * eventfds. vp->intx.pin is then the pin to show the guest (0: none).
+ * Returns 0 or -errno.
+ */
+int vfio_pci__intx_init(struct vfio_pci *vp, uint8_t pin);
+/*
+ * Wire or unwire INTx to match the guest's state: on while neither MSI
+ * nor MSI-X is enabled (in the guest's view or the backend's). irq_lock
+ * held; may run inside pci_dev hooks (the pci_dev lock is recursive).
+ */
+void vfio_pci__intx_sync(struct vfio_pci *vp);
+/* Unwire INTx (reset, failure). irq_lock held. */
+void vfio_pci__intx_off(struct vfio_pci *vp);
+/* Unwire and close the eventfds. Idempotent. */
+void vfio_pci__intx_exit(struct vfio_pci *vp);
 
 #endif /* DEVICES_VFIO_VFIO_PCI_INTERNAL_H */

@@ -268,10 +268,13 @@ void vfio_pci__vector_changed(void *opaque, const struct pci_msi_vector *v)
 		v->kind == PCI_MSI_KIND_MSIX ? &vp->msix : &vp->msi;
 
 	pthread_mutex_lock(&vp->irq_lock);
+	/* INTx off before MSI(-X) is enabled, on again after it is off. */
+	vfio_pci__intx_sync(vp);
 	if (v->vec < irqs->nvec) {
 		backend_sync(vp, irqs);
 		vector_route(vp, irqs, v);
 	}
+	vfio_pci__intx_sync(vp);
 	pthread_mutex_unlock(&vp->irq_lock);
 }
 
@@ -290,6 +293,7 @@ static void irqs_off_one(struct vfio_pci *vp, struct vfio_pci_irqs *irqs)
 void vfio_pci__irqs_off(struct vfio_pci *vp)
 {
 	pthread_mutex_lock(&vp->irq_lock);
+	vfio_pci__intx_off(vp);
 	irqs_off_one(vp, &vp->msi);
 	irqs_off_one(vp, &vp->msix);
 	pthread_mutex_unlock(&vp->irq_lock);
@@ -329,6 +333,7 @@ void vfio_pci__irqs_exit(struct vfio_pci *vp)
 		event__del(vp->env.loop, vp->epfd);
 	vfio_pci__irqs_off(vp);
 	pthread_mutex_lock(&vp->irq_lock);
+	vfio_pci__intx_exit(vp);
 	vecs_destroy(vp, &vp->msi);
 	vecs_destroy(vp, &vp->msix);
 	pthread_mutex_unlock(&vp->irq_lock);

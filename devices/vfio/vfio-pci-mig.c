@@ -91,6 +91,10 @@ static int cfg_apply(void *opaque)
 	ret = pci_dev__load_state(vp->pdev, vp->staged);
 	if (ret)
 		return ret;
+	/* INTx follows the restored MSI/MSI-X enables. */
+	pthread_mutex_lock(&vp->irq_lock);
+	vfio_pci__intx_sync(vp);
+	pthread_mutex_unlock(&vp->irq_lock);
 	/* The device's command register: memory decode, bus master. */
 	memcpy(&cmd, &vp->staged->cfg[PCI_COMMAND], sizeof(cmd));
 	ret = vp->be->ops->region_write(vp->be, VFIO_PCI_CONFIG_REGION_INDEX,

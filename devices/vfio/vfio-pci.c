@@ -80,6 +80,10 @@ static void pci_reset(void *opaque)
 					PCI_COMMAND, &cmd, sizeof(cmd));
 	if (ret)
 		vfio_pci__backend_error(vp, "command write", ret);
+	/* MSI and MSI-X are off after a reset: back to INTx. */
+	pthread_mutex_lock(&vp->irq_lock);
+	vfio_pci__intx_sync(vp);
+	pthread_mutex_unlock(&vp->irq_lock);
 }
 
 static const struct pci_dev_ops vfio_pci_dev_ops = {
@@ -175,6 +179,7 @@ int vfio_pci__create(const struct vfio_pci_env *env, const char *id,
 	vp->env = *env;
 	vp->be = be;
 	vp->epfd = -1;
+	vp->intx = (struct vfio_pci_intx){ .trigger = -1, .resample = -1, .gsi = -1 };
 	pthread_mutex_init(&vp->bar_lock, NULL);
 	pthread_mutex_init(&vp->irq_lock, NULL);
 
@@ -206,6 +211,10 @@ int vfio_pci__create(const struct vfio_pci_env *env, const char *id,
 			strerror(-ret));
 		goto err;
 	}
+	/* Routed now: INTx is live until the guest turns MSI(-X) on. */
+	pthread_mutex_lock(&vp->irq_lock);
+	vfio_pci__intx_sync(vp);
+	pthread_mutex_unlock(&vp->irq_lock);
 	log_layout(vp);
 	*out = vp;
 	return 0;

@@ -148,6 +148,7 @@ static int get_irq_info(struct vfio_backend *be, uint32_t index,
 	d->flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE;
 	d->count = index == VFIO_PCI_MSI_IRQ_INDEX ? fk(be)->o.msi_count
 		 : index == VFIO_PCI_MSIX_IRQ_INDEX ? fk(be)->o.msix_count
+		 : index == VFIO_PCI_INTX_IRQ_INDEX ? fk(be)->o.intx_count
 						    : 0;
 	return 0;
 }
@@ -162,6 +163,25 @@ static int set_irqs(struct vfio_backend *be, uint32_t index, uint32_t flags,
 		return -EIO;
 	if (f->set_irqs_ret)
 		return f->set_irqs_ret;
+	if (index == VFIO_PCI_INTX_IRQ_INDEX) {
+		bool efd = flags & VFIO_IRQ_SET_DATA_EVENTFD;
+
+		if (!f->o.intx_count || (efd && count != 1) || (!efd && count))
+			return -EINVAL;
+		if (flags & VFIO_IRQ_SET_ACTION_TRIGGER) {
+			f->intx_trigger = efd ? fds[0] : -1;
+			f->intx_enables += efd;
+			if (!efd)
+				f->intx_unmask = -1; /* disabling drops both */
+		} else if (flags & VFIO_IRQ_SET_ACTION_UNMASK) {
+			if (f->intx_trigger < 0)
+				return -EINVAL; /* unmask fd needs INTx on */
+			f->intx_unmask = efd ? fds[0] : -1;
+		}
+		return 0;
+	}
+	if (count && f->intx_trigger >= 0)
+		f->intx_conflict = true;
 	f->set_irqs_calls++;
 	f->irq_index = index;
 	f->irq_flags = flags;
@@ -256,6 +276,7 @@ struct fake_be *fake_be__create(const struct fake_opts *o, int *destroyed)
 	f->be.ops = &fake_ops;
 	strcpy(f->be.id, "fake0");
 	f->destroyed = destroyed;
+	f->intx_trigger = f->intx_unmask = -1;
 	if (o)
 		f->o = *o;
 	else
@@ -279,7 +300,7 @@ struct fake_be *fake_be__create(const struct fake_opts *o, int *destroyed)
 	put(c + 0x2c, 2, 0xaaaa);       /* subsystem vendor */
 	put(c + 0x2e, 2, 0xbbbb);       /* subsystem */
 	c[0x34] = FAKE_CAP_MSI;
-	c[0x3d] = 1;                    /* INTA# (the model hides it) */
+	c[0x3d] = 1;                    /* INTA# (hidden unless intx_count) */
 	/* MSI: 64-bit, 4 vectors capable. */
 	c[FAKE_CAP_MSI] = 0x05;
 	c[FAKE_CAP_MSI + 1] = FAKE_CAP_MSIX;

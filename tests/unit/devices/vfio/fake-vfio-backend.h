@@ -24,6 +24,7 @@ struct fake_opts {
 	bool msix_in_bar2;       /* table/PBA in BAR2's mmapped page 1 */
 	uint8_t header_type;     /* default 0x80: multi-function bit set */
 	uint32_t cfg_size;       /* config region size (default 256) */
+	unsigned int intx_count; /* INTx (index 0) vectors: 1 backs pin INTA */
 };
 
 struct fake_be {
@@ -37,6 +38,10 @@ struct fake_be {
 	unsigned int set_irqs_calls;
 	uint32_t irq_index, irq_flags, irq_count;
 	int irq_fds[8];
+	/* INTx as the model set it: -1 when none. */
+	int intx_trigger, intx_unmask;
+	unsigned int intx_enables;
+	bool intx_conflict;     /* MSI(-X) enabled while INTx was (VFIO refuses) */
 	unsigned int nr_dma, dma_unmaps;
 	uint64_t dma_iova[FAKE_MAX_DMA], dma_size[FAKE_MAX_DMA];
 	int dma_fd[FAKE_MAX_DMA];

@@ -254,6 +254,66 @@ static void test_msix_irqfd_and_pending(void **state)
 	unmake(&t);
 }
 
+/*
+ * INTx: the pin is kept when the device backs it, routed to an IOAPIC
+ * GSI with a resampling irqfd whose resamplefd is the device's unmask
+ * eventfd; it is unwired before MSI-X is enabled (VFIO refuses both)
+ * and wired again when MSI-X is off and after a reset.
+ */
+static void test_intx(void **state)
+{
+	struct fake_opts o = { .msix_count = 4, .intx_count = 1 };
+	struct t t;
+	int trig, line;
+
+	(void)state;
+	make(&t, &o, true);
+	assert_int_equal(conf1_read(t.e->f, t.slot, PCI_INTERRUPT_PIN, 1), 1);
+	line = (int)conf1_read(t.e->f, t.slot, PCI_INTERRUPT_LINE, 1);
+	assert_true(line >= 16 && line < 24);
+	trig = t.fk->intx_trigger;
+	assert_true(trig >= 0);
+	assert_true(t.fk->intx_unmask >= 0);
+	assert_int_equal(env_irqfd_gsi(t.e, trig), line);
+	assert_int_equal(env_irqfd_resample(t.e, trig), t.fk->intx_unmask);
+	assert_int_equal(t.fk->intx_enables, 1);
+	/* MSI-X on: INTx goes first, and MSI-X gets its eventfds. */
+	conf1_write(t.e->f, t.slot, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	msix_ctrl(&t, PCI_MSIX_FLAGS_ENABLE);
+	assert_int_equal(t.fk->intx_trigger, -1);
+	assert_int_equal(env_irqfd_gsi(t.e, trig), -1);
+	assert_int_equal(t.fk->irq_index, VFIO_PCI_MSIX_IRQ_INDEX);
+	assert_int_equal(t.fk->irq_count, 4);
+	assert_false(t.fk->intx_conflict);
+	/* MSI-X off: INTx back, with the same eventfds. */
+	msix_ctrl(&t, 0);
+	assert_int_equal(t.fk->irq_count, 0);
+	assert_int_equal(t.fk->intx_trigger, trig);
+	assert_int_equal(env_irqfd_gsi(t.e, trig), line);
+	assert_int_equal(t.fk->intx_enables, 2);
+	/* A bus reset with MSI-X on leaves the function on INTx. */
+	msix_ctrl(&t, PCI_MSIX_FLAGS_ENABLE);
+	assert_int_equal(t.fk->intx_trigger, -1);
+	pci__reset(t.e->f->pbus);
+	assert_int_equal(t.fk->intx_trigger, trig);
+	assert_int_equal(env_irqfd_gsi(t.e, trig), line);
+	assert_false(t.fk->intx_conflict);
+	unmake(&t);
+}
+
+/* A pin the device does not back with an INTx eventfd is hidden. */
+static void test_intx_pin_without_eventfd(void **state)
+{
+	struct t t;
+
+	(void)state;
+	make(&t, NULL, true);
+	assert_int_equal(conf1_read(t.e->f, t.slot, PCI_INTERRUPT_PIN, 1), 0);
+	assert_int_equal(t.fk->intx_trigger, -1);
+	assert_int_equal(t.e->nr_irqfd, 0);
+	unmake(&t);
+}
+
 static void test_msix_without_routes(void **state)
 {
 	struct t t;
@@ -395,6 +455,8 @@ int main(void)
 		T(test_bar_memslots_and_traps),
 		T(test_memslots_skip_msix_page),
 		T(test_msix_irqfd_and_pending),
+		T(test_intx),
+		T(test_intx_pin_without_eventfd),
 		T(test_msix_without_routes),
 		T(test_enable_failure_fails_device),
 		T(test_backend_failure),

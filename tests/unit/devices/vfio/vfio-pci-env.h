@@ -29,6 +29,7 @@ struct test_env {
 	/* irqfds bound now, by eventfd */
 	int irqfd_fd[16];
 	unsigned int irqfd_gsi[16];
+	int irqfd_resample[16];     /* resamplefd of a resampling irqfd, or -1 */
 	unsigned int nr_irqfd, routing_calls;
 };
 
@@ -54,9 +55,12 @@ static int env_ioctl(int fd, unsigned long req, void *arg)
 			assert_true(i < e->nr_irqfd);
 			e->irqfd_fd[i] = e->irqfd_fd[--e->nr_irqfd];
 			e->irqfd_gsi[i] = e->irqfd_gsi[e->nr_irqfd];
+			e->irqfd_resample[i] = e->irqfd_resample[e->nr_irqfd];
 			return 0;
 		}
 		assert_true(e->nr_irqfd < 16);
+		e->irqfd_resample[e->nr_irqfd] =
+			(q->flags & KVM_IRQFD_FLAG_RESAMPLE) ? (int)q->resamplefd : -1;
 		e->irqfd_fd[e->nr_irqfd] = (int)q->fd;
 		e->irqfd_gsi[e->nr_irqfd++] = q->gsi;
 		return 0;
@@ -104,6 +108,17 @@ static inline unsigned int env_live_slots(struct test_env *e)
 }
 
 /* The GSI the irqfd on @efd is bound to, or -1. */
+/* The resamplefd of @efd's irqfd (-1: none or not resampling). */
+static inline int env_irqfd_resample(struct test_env *e, int efd)
+{
+	unsigned int i;
+
+	for (i = 0; i < e->nr_irqfd; i++)
+		if (e->irqfd_fd[i] == efd)
+			return e->irqfd_resample[i];
+	return -1;
+}
+
 static inline int env_irqfd_gsi(struct test_env *e, int efd)
 {
 	unsigned int i;
