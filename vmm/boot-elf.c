@@ -8,6 +8,7 @@
  */
 #include <elf.h>
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "vmm/boot-internal.h"
@@ -41,6 +42,8 @@ struct hvm_start_info {
 	uint32_t reserved;
 };
 _Static_assert(sizeof(struct hvm_start_info) == 56, "hvm_start_info layout");
+_Static_assert(offsetof(struct hvm_start_info, rsdp_paddr) == BOOT_PVH_RSDP_OFF,
+	       "rsdp_paddr offset");
 _Static_assert(BOOT_START_INFO_ADDR + sizeof(struct hvm_start_info) <=
 		       BOOT_MODLIST_ADDR, "modlist overlaps start_info");
 

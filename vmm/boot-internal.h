@@ -58,6 +58,10 @@ static inline bool boot_img_u64(const struct boot_image *img, uint64_t off,
 	return boot_img_read(img, off, v, sizeof(*v));
 }
 
+/* Where the RSDP address goes (boot__set_acpi_rsdp). */
+#define BOOT_PVH_RSDP_OFF 32     /* hvm_start_info.rsdp_paddr */
+#define BOOT_BP_ACPI_RSDP_OFF 0x070 /* boot_params.acpi_rsdp_addr (2.14+) */
+
 /* True when @img starts like an ELF file. */
 bool boot_elf__probe(const struct boot_image *img);
 

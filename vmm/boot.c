@@ -234,3 +234,19 @@ int boot__write_cmdline(struct guest_mem *mem, const char *cmdline,
 	bi->cmdline_len = len;
 	return 0;
 }
+
+int boot__set_acpi_rsdp(struct guest_mem *mem, const struct boot_info *bi,
+			uint64_t rsdp)
+{
+	switch (bi->kind) {
+	case BOOT_KIND_PVH:
+		return mem__write(mem, bi->params_addr + BOOT_PVH_RSDP_OFF, &rsdp,
+				  sizeof(rsdp));
+	case BOOT_KIND_LINUX64:
+		return mem__write(mem, bi->params_addr + BOOT_BP_ACPI_RSDP_OFF,
+				  &rsdp, sizeof(rsdp));
+	case BOOT_KIND_NONE:
+		break;
+	}
+	return -EINVAL;
+}

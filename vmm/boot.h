@@ -71,6 +71,15 @@ int boot__load(struct guest_mem *mem, const char *kernel_path,
 	       struct boot_info *bi) __must_check;
 
 /*
+ * Tell the kernel loaded into @bi where the ACPI RSDP is: start_info's
+ * rsdp_paddr (PVH) or boot_params.acpi_rsdp_addr (bzImage; read from
+ * boot protocol 2.14 on, older kernels scan the BIOS area). Returns 0 or
+ * -EFAULT / -EINVAL.
+ */
+int boot__set_acpi_rsdp(struct guest_mem *mem, const struct boot_info *bi,
+			uint64_t rsdp) __must_check;
+
+/*
  * Same as boot__load() on images already in host memory. @initrd may be
  * NULL. The images are only read.
  */

@@ -22,6 +22,7 @@
 #include "devices/registry.h"
 #include "seccomp/policy.h"
 #include "seccomp/sandbox.h"
+#include "vmm/acpi.h"
 #include "vmm/boot.h"
 #include "vmm/bus.h"
 #include "vmm/event.h"
@@ -167,6 +168,7 @@ static int setup_signals(struct vm *vm)
 static int load_kernel(struct vm *vm, struct boot_info *bi)
 {
 	struct mptable_config mp = { .nr_cpus = vm->nr_vcpus };
+	uint64_t rsdp;
 	int ret;
 
 	ret = boot__load(vm->mem, vm->cfg.kernel, vm->cfg.initrd,
@@ -179,8 +181,21 @@ static int load_kernel(struct vm *vm, struct boot_info *bi)
 			return ret;
 	}
 	ret = mptable__write(vm->mem, &mp);
-	if (ret)
+	if (ret) {
 		log_err("cannot write the MP table for %u vCPUs: %s",
+			vm->nr_vcpus, strerror(-ret));
+		return ret;
+	}
+	/* The same CPUs and IOAPIC for ACPI-first guests (vmm/acpi.h). */
+	ret = acpi__write(vm->mem, &(struct acpi_config){
+					   .nr_cpus = vm->nr_vcpus,
+					   .ioapic_id = (uint8_t)vm->nr_vcpus,
+					   .irq0_to_pin2 = mp.irq0_to_pin2,
+				   }, &rsdp);
+	if (!ret)
+		ret = boot__set_acpi_rsdp(vm->mem, bi, rsdp);
+	if (ret)
+		log_err("cannot write the ACPI tables for %u vCPUs: %s",
 			vm->nr_vcpus, strerror(-ret));
 	return ret;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # boot-guest.sh: ferry boots the test guest: hello, smp with 1, 2 and 4
-# vCPUs, memtest over 64 MiB; the guest's verdict comes back as ferry's
+# vCPUs (and with 3 found through the ACPI MADT alone and the MP table
+# alone), memtest over 64 MiB; the guest's verdict comes back as ferry's
 # exit status through the debug-exit port.
 . "$(dirname "$0")/lib.sh"
 
@@ -14,6 +15,16 @@ for n in 1 2 4; do
 	expect_status 1 "smp with $n vCPUs"
 	expect_out "smp: $n/$n cpus online" "smp with $n vCPUs"
 	pass "smp with $n vCPUs"
+done
+
+# The CPUs through each of ferry's tables alone: the ACPI MADT and the
+# MP table must both list every vCPU.
+for src in acpi mptable; do
+	run_guest 120 --kernel "$GUEST" --vcpus 3 --cmdline "mode=smp cpu_tables=$src"
+	expect_status 1 "smp from $src"
+	expect_out "smp: 3 cpus from" "smp from $src"
+	expect_out "smp: 3/3 cpus online" "smp from $src"
+	pass "smp with 3 vCPUs found through $src"
 done
 
 run_guest 300 --kernel "$GUEST" --memory 256M --cmdline "mode=memtest mem=64M passes=3"

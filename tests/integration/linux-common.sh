@@ -3,7 +3,8 @@
 # Fetches Debian's cloud kernel (tools/fetch-linux.sh), boots it under
 # ferry with the serial console in a file, waits (bounded) for the
 # "Linux version" banner and the complete BIOS-e820 map, and checks the
-# map against the one ferry's layout (vmm/mem.h) implies for --memory:
+# map against the one ferry's layout (vmm/mem.h) implies for --memory,
+# then waits for Linux to take its 2 CPUs from ferry's ACPI MADT:
 #   RAM 0..0x9fc00, reserved 0x9fc00..0x100000, RAM 1 MiB..min(mem, 3 GiB),
 #   RAM 4 GiB..4 GiB + (mem - 3 GiB) when mem > 3 GiB.
 # Exit: 0 pass, 1 fail, 77 skip (no /dev/kvm, kernel not downloadable).
@@ -79,7 +80,7 @@ low_end=$mem
 } > "$tmp/expected"
 
 start=$(date +%s)
-"$FERRY" --kernel "$CACHE/$KERNEL_FILE" --memory "$MEM" \
+"$FERRY" --kernel "$CACHE/$KERNEL_FILE" --memory "$MEM" --vcpus 2 \
 	--cmdline "console=ttyS0 earlyprintk=ttyS0" --serial "file:$log" \
 	< /dev/null > "$tmp/ferry.out" 2>&1 &
 pid=$!
@@ -117,5 +118,21 @@ if ! cmp -s "$tmp/expected" "$tmp/got"; then
 	fail "e820 map differs from ferry's layout for --memory $MEM"
 fi
 cat "$tmp/got"
-echo "PASS: $KERNEL_FILE booted, e820 matches --memory $MEM"
+
+# ferry's ACPI tables (vmm/acpi.c) as Linux reads them: RSDP, XSDT,
+# FADT, DSDT and MADT found and checksummed, CPUs taken from the MADT.
+while ! grep -q 'smpboot: Allowing' "$log" 2>/dev/null; do
+	kill -0 "$pid" 2>/dev/null || fail "ferry exited before Linux counted its CPUs"
+	[ $(( $(date +%s) - start )) -ge "$WAIT_S" ] &&
+		fail "no 'smpboot: Allowing' line within ${WAIT_S} s"
+	sleep 1
+done
+for t in RSDP XSDT FACP DSDT APIC; do
+	grep -q "ACPI: $t 0x00000000000E" "$log" || fail "Linux did not list ACPI table $t"
+done
+grep -q 'ACPI: Using ACPI (MADT) for SMP configuration information' "$log" ||
+	fail "Linux did not take its CPUs from the ACPI MADT"
+grep -q 'smpboot: Allowing 2 CPUs' "$log" || fail "Linux did not find 2 CPUs"
+grep 'ACPI: RSDP\|Using ACPI (MADT)\|smpboot: Allowing' "$log" | tr -d '\r'
+echo "PASS: $KERNEL_FILE booted, e820 matches --memory $MEM, ACPI MADT gives 2 CPUs ($(( $(date +%s) - start )) s)"
 exit 0
