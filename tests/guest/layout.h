@@ -50,9 +50,11 @@
 /*
  * IDT: the 32 architectural exceptions, vectors 32..IRQ_VECTOR_BASE-1
  * not present, then IRQ_VECTORS interrupt vectors for device interrupts
- * (MSI/MSI-X). Interrupts are only enabled by modes that program a
- * device (guest__irq_enable()); each vector's CPL0 handler records the
- * TSC, counts the interrupt and sends the xAPIC EOI (tables.S).
+ * (MSI/MSI-X, or INTx through the IOAPIC). Interrupts are only enabled
+ * by modes that program a device (guest__irq_enable()); each vector's
+ * CPL0 handler records the TSC, counts the interrupt and sends the xAPIC
+ * EOI (tables.S), which the xAPIC also broadcasts to the IOAPIC for a
+ * level-triggered (INTx) vector.
  */
 #define IDT_VECTORS 32
 #define STUB_SIZE 16 /* bytes per exception stub in .boot.stubs */

@@ -213,7 +213,8 @@ bool vfio_bench__run(const struct boot_info *bi, struct cmdline *cl)
 	volatile uint64_t *buf;
 
 	if (parse(b, cl) ||
-	    vfio_dev__setup_all(bi, "vfio-bench", &b->dev, 1, b->dma))
+	    vfio_dev__setup_all(bi, "vfio-bench", &b->dev, 1, b->dma,
+				false))
 		return false;
 	if (b->dma > b->dev.mem_size) {
 		serial__printf("vfio-bench: error: dma=%lu is larger than the "

@@ -1,9 +1,10 @@
 /*
  * vfio-dev.c: the test guest's driver for ferry-testdev (see
  * vfio-internal.h and docs/vfio-user.md): finding the devices on bus 0,
- * BARs and decode, the MSI-X vector and the xAPIC, guest RAM for DMA
- * buffers, trapped register access with dead-device detection, DMA with
- * its completion interrupt, and the device digest's hash. All of it runs
+ * BARs and decode, the xAPIC (the device interrupt itself is
+ * vfio-irq.c's), guest RAM for DMA buffers, trapped register access with
+ * dead-device detection, DMA with its completion interrupt, and the
+ * device digest's hash. All of it runs
  * at CPL3; interrupts are handled at CPL0 by the stubs in tables.S.
  */
 #include "bootinfo.h"
@@ -25,15 +26,6 @@
 #define APIC_ICR_SELF 0x40000 /* destination shorthand 01: self; fixed, edge */
 /* The interrupt path is checked with a self-IPI on the last vector. */
 #define SELFTEST_INDEX (IRQ_VECTORS - 1)
-/* MSI address: 0xfee00000 | destination APIC id << 12 (physical, fixed). */
-#define MSI_ADDR_BASE 0xfee00000u
-#define MSI_ADDR_DEST_SHIFT 12
-/* MSI-X table entry: address lo/hi, data, vector control (bit 0 masked). */
-#define MSIX_ENTRY_SIZE 16
-#define MSIX_ADDR_LO 0
-#define MSIX_ADDR_HI 4
-#define MSIX_DATA 8
-#define MSIX_VCTRL 12
 
 #define MAX_FNS 64          /* functions remembered from the bus scan */
 #define DEFAULT_SELFTEST_MS 1000 /* a self-IPI takes microseconds; generous */
@@ -318,65 +310,12 @@ static int check_bars(struct vfio_dev *d, const struct pci_bar *bars)
 	return 0;
 }
 
-static int find_msix(struct vfio_dev *d)
-{
-	const struct pci_fn *f = &d->fn;
-	uint32_t table, pba;
-
-	d->msix_cap = pci__find_cap(f, PCI_CAP_ID_MSIX);
-	if (!d->msix_cap) {
-		serial__printf("%s: error: %s has no MSI-X capability\n", tag,
-			       f->name);
-		return -1;
-	}
-	d->msix_vectors = (pci__read16(f, d->msix_cap + PCI_MSIX_CTRL) &
-			   PCI_MSIX_CTRL_SIZE) + 1;
-	table = pci__read32(f, d->msix_cap + PCI_MSIX_TABLE);
-	pba = pci__read32(f, d->msix_cap + PCI_MSIX_PBA);
-	d->msix_table = table & ~PCI_MSIX_BIR;
-	d->msix_pba = pba & ~PCI_MSIX_BIR;
-	if ((table & PCI_MSIX_BIR) != TD_BAR_REGS ||
-	    d->msix_table + MSIX_ENTRY_SIZE > d->bar0_size) {
-		serial__printf("%s: error: %s: MSI-X table 0x%x is not inside "
-			       "BAR0\n", tag, f->name, table);
-		return -1;
-	}
-	return 0;
-}
-
-/* Route table entry 0 to @vector on @apic_id and enable MSI-X. */
-static void program_msix(struct vfio_dev *d, uint32_t apic_id,
-			 uint32_t vector)
-{
-	volatile uint32_t *e =
-		(volatile uint32_t *)(uintptr_t)(d->bar0 + d->msix_table);
-	unsigned int ctrl = d->msix_cap + PCI_MSIX_CTRL;
-	uint16_t c = pci__read16(&d->fn, ctrl);
-
-	/* Enabled but function-masked while the entry is written. */
-	pci__write16(&d->fn, ctrl,
-		     c | PCI_MSIX_CTRL_ENABLE | PCI_MSIX_CTRL_MASKALL);
-	e[MSIX_ADDR_LO / 4] = MSI_ADDR_BASE | (apic_id << MSI_ADDR_DEST_SHIFT);
-	e[MSIX_ADDR_HI / 4] = 0;
-	e[MSIX_DATA / 4] = vector; /* fixed delivery, edge */
-	e[MSIX_VCTRL / 4] = 0;     /* unmasked */
-	pci__write16(&d->fn, ctrl,
-		     (c | PCI_MSIX_CTRL_ENABLE) & ~PCI_MSIX_CTRL_MASKALL);
-}
-
-void vfio_dev__msix_mask(struct vfio_dev *d, bool masked)
-{
-	volatile uint32_t *e =
-		(volatile uint32_t *)(uintptr_t)(d->bar0 + d->msix_table);
-
-	e[MSIX_VCTRL / 4] = masked;
-}
-
-static int setup_one(struct vfio_dev *d, uint32_t apic_id, uint64_t buf_size)
+static int setup_one(struct vfio_dev *d, uint32_t apic_id, uint64_t buf_size,
+		     bool intx)
 {
 	struct pci_bar bars[PCI_NR_BARS];
 	const struct pci_fn *f = &d->fn;
-	char s0[16], s2[16], sb[16];
+	char s0[16], s2[16], sb[16], route[48];
 	uint16_t cmd;
 	uint32_t id;
 	uint64_t msize;
@@ -408,7 +347,7 @@ static int setup_one(struct vfio_dev *d, uint32_t apic_id, uint64_t buf_size)
 			       d->mem_size);
 		return -1;
 	}
-	if (find_msix(d))
+	if (vfio_irq__find_msix(d, tag))
 		return -1;
 	d->buf_size = buf_size;
 	d->buf = ram_alloc(buf_size);
@@ -420,7 +359,8 @@ static int setup_one(struct vfio_dev *d, uint32_t apic_id, uint64_t buf_size)
 		return -1;
 	}
 	d->irqs = vfio_dev__irq_count(d);
-	program_msix(d, apic_id, IRQ_VECTOR_BASE + d->index);
+	if (vfio_irq__setup(d, tag, apic_id, intx, route, sizeof(route)))
+		return -1;
 	fmt_size(s0, sizeof(s0), d->bar0_size);
 	fmt_size(s2, sizeof(s2), d->mem_size);
 	fmt_size(sb, sizeof(sb), buf_size);
@@ -429,9 +369,9 @@ static int setup_one(struct vfio_dev *d, uint32_t apic_id, uint64_t buf_size)
 		       f->name, f->vendor, f->device, f->revision, d->bar0, s0,
 		       d->bar2, s2, bars[TD_BAR_MEM].prefetch ?
 		       " prefetchable" : "", d->msix_vectors, d->msix_table);
-	serial__printf("%s: %s ready: ID 0x%x version %u, MSI-X vector 0 -> "
+	serial__printf("%s: %s ready: ID 0x%x version %u, %s -> "
 		       "apic id %u vector 0x%x, DMA buffer 0x%lx (%s)\n", tag,
-		       f->name, id, d->version, apic_id,
+		       f->name, id, d->version, route, apic_id,
 		       IRQ_VECTOR_BASE + d->index, d->buf, sb);
 	return 0;
 }
@@ -471,10 +411,10 @@ static void list_fns(const struct pci_fn *fns, unsigned int n)
 
 int vfio_dev__setup_all(const struct boot_info *bi, const char *mode_tag,
 			struct vfio_dev *devs, unsigned int want,
-			uint64_t buf_size)
+			uint64_t buf_size, bool intx)
 {
 	static struct pci_fn fns[MAX_FNS];
-	unsigned int n, i, found = 0;
+	unsigned int n, i, j, found = 0;
 	uint32_t apic_id;
 
 	tag = mode_tag;
@@ -510,9 +450,20 @@ int vfio_dev__setup_all(const struct boot_info *bi, const char *mode_tag,
 			       TD_DEVICE_ID, want);
 		return -1;
 	}
-	for (i = 0; i < want; i++)
-		if (setup_one(&devs[i], apic_id, buf_size))
+	for (i = 0; i < want; i++) {
+		if (setup_one(&devs[i], apic_id, buf_size, intx))
 			return -1;
+		/* One IOAPIC entry, one vector: a shared line would mix counts. */
+		for (j = 0; intx && j < i; j++) {
+			if (devs[j].gsi != devs[i].gsi)
+				continue;
+			serial__printf("%s: error: %s and %s share GSI %u; "
+				       "irq=intx needs one GSI per device\n",
+				       tag, devs[j].fn.name, devs[i].fn.name,
+				       devs[i].gsi);
+			return -1;
+		}
+	}
 	return 0;
 }
 

@@ -1,7 +1,8 @@
 /*
  * vfio-internal.h: what mode=vfio (vfio.c) and mode=vfio-bench
  * (vfio-bench.c) share through vfio-dev.c: the ferry-testdev device as
- * the guest drives it (PCI function, BARs, MSI-X vector, DMA buffer),
+ * the guest drives it (PCI function, BARs, MSI-X vector or INTx line,
+ * DMA buffer),
  * its BAR0 register map (docs/vfio-user.md), guest RAM for DMA buffers,
  * and the register, DMA and interrupt helpers. A device that stops
  * answering (a trapped read returns all-ones and the ID register does
@@ -12,6 +13,7 @@
 #define GUEST_VFIO_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "guest.h"
@@ -49,7 +51,7 @@ struct boot_info;
 
 #define TD_DMA_START 0x1
 #define TD_DMA_FROM_GUEST 0x2 /* guest -> device memory */
-#define TD_DMA_IRQ 0x4        /* MSI-X vector 0 when finished */
+#define TD_DMA_IRQ 0x4        /* interrupt when finished: MSI-X vector 0 or INTx */
 #define TD_DMA_DONE 1
 #define TD_DMA_FAILED 2
 #define TD_DMA_MAX (16 * MiB)
@@ -74,20 +76,25 @@ struct vfio_dev {
 	uint64_t buf_size;
 	uint32_t irqs;             /* interrupts expected so far on our vector */
 	uint32_t version;
+	bool intx;                 /* INTx through the IOAPIC instead of MSI-X */
+	uint8_t intx_pin;          /* config Interrupt Pin: 1 = INTA */
+	uint8_t gsi;               /* config Interrupt Line: the IOAPIC input */
 };
 
 /*
  * Find @want devices 4654:0001 on bus 0 (the first @want in slot
  * order), read and size their BARs, map BAR2, enable memory decode and
  * bus mastering, check the ID, VERSION and MEM_SIZE registers, give
- * each a DMA buffer of @buf_size bytes of guest RAM, route MSI-X vector
- * 0 of device k to IRQ_VECTOR_BASE + k on this CPU's xAPIC, and enable
- * interrupts. @tag prefixes the messages ("vfio", "vfio-bench").
+ * each a DMA buffer of @buf_size bytes of guest RAM, route the
+ * interrupt of device k to IRQ_VECTOR_BASE + k on this CPU's xAPIC, and
+ * enable interrupts. The interrupt is MSI-X vector 0, or with @intx the
+ * INTx line through the IOAPIC (vfio_irq__setup; devices must not share
+ * a GSI). @tag prefixes the messages ("vfio", "vfio-bench").
  * Returns 0, or -1 after printing why.
  */
 int vfio_dev__setup_all(const struct boot_info *bi, const char *tag,
 			struct vfio_dev *devs, unsigned int want,
-			uint64_t buf_size);
+			uint64_t buf_size, bool intx);
 
 /* Trapped register read; all-ones with a dead ID register ends the run. */
 uint32_t vfio_dev__rd(struct vfio_dev *d, unsigned int reg);
@@ -102,8 +109,8 @@ const char *vfio_dev__reg_name(unsigned int reg);
 
 /*
  * Run one DMA of @len bytes between device memory offset @dev_off and
- * guest address @gpa (@to_dev: guest -> device), asking for the MSI-X
- * completion interrupt, and wait up to @timeout_ms for it. *@t0 gets
+ * guest address @gpa (@to_dev: guest -> device), asking for the
+ * completion interrupt (MSI-X or INTx), and wait up to @timeout_ms for it. *@t0 gets
  * the TSC just before the DMA_CTRL write, *@t1 the TSC recorded by the
  * interrupt handler (either may be NULL). Checks DMA_STATUS (done),
  * DMA_ERROR (0) and that exactly one interrupt arrived. Returns 0, or
@@ -122,8 +129,34 @@ int vfio_dev__dma(struct vfio_dev *d, bool to_dev, uint64_t dev_off,
 int vfio_dev__wait_irq(struct vfio_dev *d, uint64_t timeout_ms,
 		       const char *what);
 
-/* Mask or unmask MSI-X table entry 0 (self-tests). */
-void vfio_dev__msix_mask(struct vfio_dev *d, bool masked);
+/* --- vfio-irq.c: the device's interrupt --- */
+/*
+ * Find the MSI-X capability and check its table lies in BAR0 (sets the
+ * msix_* fields). Returns 0, or -1 after printing why (@tag prefixes it).
+ */
+int vfio_irq__find_msix(struct vfio_dev *d, const char *tag);
+
+/*
+ * Route @d's interrupt to IRQ_VECTOR_BASE + d->index on @apic_id.
+ * Without @intx: MSI-X table entry 0, then MSI-X enabled. With @intx:
+ * read the Interrupt Pin and Line (d->intx_pin, d->gsi), program the
+ * IOAPIC entry of that GSI (fixed, physical, level-triggered, active
+ * high, unmasked), clear INTx Disable, set d->intx; MSI-X stays off.
+ * Writes a description ("MSI-X vector 0", "INTx pin A GSI 17") to
+ * @route. Returns 0, or -1 after printing why: no pin, or a line the
+ * IOAPIC does not have.
+ */
+int vfio_irq__setup(struct vfio_dev *d, const char *tag, uint32_t apic_id,
+		    bool intx, char *route, size_t size);
+
+/*
+ * Mask or unmask the device's interrupt (self-tests): MSI-X table entry
+ * 0, or the IOAPIC redirection entry of its GSI.
+ */
+void vfio_irq__mask(struct vfio_dev *d, bool masked);
+
+/* "msix" or "intx gsi N" for messages (a static buffer). */
+const char *vfio_irq__name(const struct vfio_dev *d);
 
 /* Interrupts counted on the device's vector so far. */
 uint32_t vfio_dev__irq_count(const struct vfio_dev *d);

@@ -2,8 +2,9 @@
  * vfio.c: mode=vfio. Drives one or more ferry-testdev devices passed
  * through by ferry's vfio-pci model and checks everything each pass:
  * the scratch and DMA registers, device memory written through the
- * directly mapped BAR2, DMA in both directions with its MSI-X completion
- * interrupt, the activity counter, and the device's digest, which the
+ * directly mapped BAR2, DMA in both directions with its completion
+ * interrupt (MSI-X, or INTx through the IOAPIC with irq=intx), the
+ * activity counter, and the device's digest, which the
  * guest recomputes from what it knows. Device memory is cut into chunks
  * of the DMA size; chunk write number w (counting from 0) goes to chunk
  * w % n with generation w + 1, so the content every chunk must have
@@ -47,6 +48,7 @@ struct vfio_run {
 	struct vfio_dev_run st[VFIO_MAX_DEVS];
 	uint64_t ndev, passes, chunk, timeout_ms, pause_ms;
 	uint64_t corrupt_pass, mask_pass; /* self-tests on the first device; 0: off */
+	bool intx;              /* irq=intx: INTx instead of MSI-X */
 	uint64_t pass;          /* current pass, kept in guest RAM */
 	uint64_t bad;
 	unsigned int reports;
@@ -334,9 +336,10 @@ static bool run_pass(struct vfio_run *r, struct vfio_dev *d, uint64_t pass)
 
 	/* CPU write through BAR2, then DMA that chunk to guest RAM. */
 	if (pass == r->mask_pass && !d->index) {
-		serial__printf("vfio: masking MSI-X vector 0 of %s in pass %lu "
-			       "(mask_at_pass)\n", d->fn.name, pass);
-		vfio_dev__msix_mask(d, true);
+		serial__printf("vfio: masking the interrupt (%s) of %s in pass "
+			       "%lu (mask_at_pass)\n", vfio_irq__name(d),
+			       d->fn.name, pass);
+		vfio_irq__mask(d, true);
 	}
 	a = s->writes % s->nchunks;
 	fill(d->mem + a * r->chunk / 8, a * r->chunk, r->chunk, s->writes + 1,
@@ -403,6 +406,13 @@ static bool final_verify(struct vfio_run *r, struct vfio_dev *d)
 
 static int parse(struct vfio_run *r, struct cmdline *cl)
 {
+	const char *irq = cmdline__get(cl, "irq");
+
+	if (irq && strcmp(irq, "msix") && strcmp(irq, "intx")) {
+		serial__printf("vfio: error: irq=%s: use msix or intx\n", irq);
+		return -1;
+	}
+	r->intx = irq && !strcmp(irq, "intx");
 	if (cmdline__get_u64(cl, "passes", 1, false, &r->passes) ||
 	    cmdline__get_u64(cl, "devices", 1, false, &r->ndev) ||
 	    cmdline__get_u64(cl, "dma", DEFAULT_CHUNK, true, &r->chunk) ||
@@ -461,8 +471,9 @@ static void pass_line(const struct vfio_run *r, const struct vfio_dev *d,
 
 	if (r->passes)
 		serial__snprintf(of, sizeof(of), "/%lu", r->passes);
-	serial__printf("vfio: %spass %lu%s ok, digest 0x%016lx, irqs %u\n",
-		       prefix(r, d), pass, of, r->st[d->index].digest, d->irqs);
+	serial__printf("vfio: %spass %lu%s ok, digest 0x%016lx, irqs %u, "
+		       "irq %s\n", prefix(r, d), pass, of,
+		       r->st[d->index].digest, d->irqs, vfio_irq__name(d));
 }
 
 static bool finish(struct vfio_run *r, uint64_t passes)
@@ -481,8 +492,9 @@ static bool finish(struct vfio_run *r, uint64_t passes)
 			return false;
 		}
 		serial__printf("vfio: final digest 0x%016lx (%s, counter %lu ms, "
-			       "%u DMAs, irqs %u)\n", s->digest, d->fn.name,
-			       s->counter_last, s->dma_count, d->irqs);
+			       "%u DMAs, irqs %u, irq %s)\n", s->digest,
+			       d->fn.name, s->counter_last, s->dma_count,
+			       d->irqs, vfio_irq__name(d));
 	}
 	serial__printf("vfio: PASSED (%lu passes, %lu device%s)\n", passes,
 		       r->ndev, r->ndev == 1 ? "" : "s");
@@ -498,7 +510,7 @@ bool vfio__run(const struct boot_info *bi, struct cmdline *cl)
 
 	if (parse(r, cl) ||
 	    vfio_dev__setup_all(bi, "vfio", r->devs, (unsigned int)r->ndev,
-				r->chunk))
+				r->chunk, r->intx))
 		return false;
 	for (k = 0; k < r->ndev; k++)
 		if (!start_dev(r, &r->devs[k]))

@@ -18,6 +18,8 @@
 #               RUNNING, the guest goes on, and a second attempt to a
 #               fresh destination succeeds with equal digests
 #   cancel      the same with DELETE /migration instead of a kill
+#   intx        as precopy, with the device's completions on INTx (a
+#               level interrupt through the IOAPIC) instead of MSI-X
 #   pingpong    10 migrations of one VM and its device state back and
 #               forth between the namespaces, each to a fresh ferry and
 #               ferry-testdev; the digests match at every hop and the
@@ -30,8 +32,10 @@ netns_up
 
 td_args=(--mem-size 16M --dirty-rate 1M)
 dst_args=()
+guest_extra=
 case $case_ in
 precopy) ;;
+intx) td_args+=(--intx on); guest_extra=" irq=intx" ;;
 stopcopy) td_args+=(--precopy off) ;;
 ack) dst_args=(--resume-delay-ms 1000) ;;
 mismatch) dst_args=(--precopy off) ;;
@@ -53,7 +57,7 @@ if [ "$case_" = kill-dest ] || [ "$case_" = cancel ]; then
 	start_testdev src "${td_args[@]}"
 	start_testdev dst "${td_args[@]}"
 	start_ferry s A --kernel "$GUEST" --memory 96M \
-		--cmdline "mode=vfio passes=0 dma=256K" \
+		--cmdline "mode=vfio passes=0 dma=256K$guest_extra" \
 		--vfio-user "id=dev0,socket=$WORK/src.sock"
 	wait_for_line "$WORK/s.out" "pass 1 ok" 60 || { tail "$WORK/s.out" "$WORK/s.err"; fail "source guest did not run"; }
 	PORT=$((PORT + 1))
@@ -109,7 +113,7 @@ fi
 if [ "$case_" = pingpong ]; then
 	start_testdev td0 "${td_args[@]}"
 	start_ferry v0 A --kernel "$GUEST" --memory 96M \
-		--cmdline "mode=vfio passes=0 dma=256K" \
+		--cmdline "mode=vfio passes=0 dma=256K$guest_extra" \
 		--vfio-user "id=dev0,socket=$WORK/td0.sock"
 	wait_for_line "$WORK/v0.out" "pass 1 ok" 60 || { tail "$WORK/v0.out" "$WORK/v0.err"; fail "v0: guest did not run"; }
 	side=B
@@ -143,7 +147,7 @@ start_testdev src "${td_args[@]}"
 start_testdev dst "${td_args[@]}" "${dst_args[@]}"
 
 start_ferry s A --kernel "$GUEST" --memory 96M \
-	--cmdline "mode=vfio passes=0 dma=256K" \
+	--cmdline "mode=vfio passes=0 dma=256K$guest_extra" \
 	--vfio-user "id=dev0,socket=$WORK/src.sock"
 wait_for_line "$WORK/s.out" "pass 2 ok" 60 || { tail "$WORK/s.out" "$WORK/s.err"; fail "source guest did not run"; }
 
@@ -179,7 +183,7 @@ dst=$(grep -E "state RESUMING -> STOP digest=" "$WORK/dst.td.log" | tail -1 | se
 [ -n "$src" ] && [ "$src" = "$dst" ] ||
 	{ tail "$WORK/src.td.log" "$WORK/dst.td.log"; fail "device digest $src at switchover, $dst at the destination"; }
 case $case_ in
-precopy|ack)
+precopy|ack|intx)
 	grep -q "RUNNING -> PRE_COPY" "$WORK/src.td.log" || fail "the device never entered PRE_COPY"
 	;;
 stopcopy)

@@ -25,3 +25,26 @@ grep -q "device failed" "$WORK/err" && fail "a device failed"
 grep -q "DMA map iova 0x0 size 0x8000000" "$WORK/vfio0.td.log" ||
 	fail "testdev did not get guest RAM for DMA"
 pass "$(grep -c 'pass [0-9]*/4 ok' "$WORK/out") passes verified; DMA, MSI-X and BAR2 memslot work"
+
+# INTx: the same device with an interrupt pin (--intx on). The guest
+# programs the IOAPIC for the pin's GSI and takes every DMA completion
+# as a level interrupt: KVM asserts the GSI through the resampling irqfd
+# and, on the guest's EOI, deasserts it and unmasks the device.
+start_testdev vfio1 --intx on
+run_guest 300 --kernel "$GUEST" --cmdline "mode=vfio passes=4 irq=intx" \
+	"--vfio-user=id=vfio1,socket=$WORK/vfio1.sock" --log-level debug
+expect_status 1 "mode=vfio irq=intx"
+expect_out "^vfio: pass 4/4 ok, digest 0x[0-9a-f]{16}, irqs 8, irq intx gsi 1[6-9]|^vfio: pass 4/4 ok, digest 0x[0-9a-f]{16}, irqs 8, irq intx gsi 2[0-3]" "four passes on INTx"
+expect_out "^vfio: PASSED \(4 passes, 1 device\)" "verdict (INTx)"
+expect_err "vfio1: INTx pin A -> GSI [0-9]+ \(resampling irqfd\)" "INTx wired through a resampling irqfd"
+grep -q "device failed" "$WORK/err" && fail "a device failed (INTx)"
+pass "INTx: $(grep -c 'pass [0-9]*/4 ok' "$WORK/out") passes with level interrupts through the IOAPIC"
+
+# A pin the guest never uses: INTx is unwired before MSI-X is enabled.
+start_testdev vfio2 --intx on
+run_guest 300 --kernel "$GUEST" --cmdline "mode=vfio passes=2" \
+	"--vfio-user=id=vfio2,socket=$WORK/vfio2.sock" --log-level debug
+expect_status 1 "mode=vfio (MSI-X) on a device with a pin"
+expect_out "^vfio: PASSED \(2 passes, 1 device\)" "verdict (MSI-X with a pin)"
+grep -q "INTx disabled" "$WORK/vfio2.td.log" || fail "INTx was not unwired before MSI-X"
+pass "MSI-X on a device with an INTx pin: INTx unwired first"

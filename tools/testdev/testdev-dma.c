@@ -195,7 +195,7 @@ void td__dma_run(struct testdev *td)
 				to_dev ? "from" : "to",
 				(unsigned long long)r->dma_addr, r->dma_len, err);
 	if (r->dma_ctrl & TD_DMA_CTRL_IRQ)
-		td__fire_irq(td, 0);
+		td__raise_irq(td, 0);
 }
 
 void td__log_stop(struct testdev *td)

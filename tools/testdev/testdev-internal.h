@@ -59,7 +59,7 @@
 
 #define TD_DMA_CTRL_START (1u << 0)
 #define TD_DMA_CTRL_FROM_GUEST (1u << 1) /* guest -> device memory */
-#define TD_DMA_CTRL_IRQ (1u << 2)       /* MSI-X vector 0 when finished */
+#define TD_DMA_CTRL_IRQ (1u << 2)       /* interrupt when finished (td__raise_irq) */
 
 enum td_dma_status {
 	TD_DMA_IDLE = 0,
@@ -172,6 +172,7 @@ struct testdev {
 	uint64_t dcache;
 	bool precopy;
 	unsigned int resume_delay_ms;
+	bool intx; /* --intx on: Interrupt Pin INTA, IRQ index 0 offered */
 	/* device */
 	int mem_fd;
 	uint8_t *mem;
@@ -188,6 +189,15 @@ struct testdev {
 	bool negotiated;
 	struct vfio_user_caps peer;
 	int irq_fds[TD_MSIX_VECTORS];
+	/*
+	 * INTx (testdev-intx.c). Connection state like irq_fds; masked and
+	 * pending are device state that reset clears and that does not
+	 * migrate (docs/vfio-user.md).
+	 */
+	int intx_trigger;  /* eventfd the line is signalled on, or -1 */
+	int intx_unmask;   /* eventfd the client unmasks through, or -1 */
+	bool intx_masked;  /* signalled (automasked) or MASKed, not unmasked yet */
+	bool intx_pending; /* raised while masked: signal again on unmask */
 	struct td_dma_map maps[TD_MAX_DMA_MAPS];
 	struct td_log log;
 	struct td_mig mig;
@@ -274,7 +284,18 @@ int td__cfg_write(struct testdev *td, uint64_t off, const void *buf,
 bool td__running(const struct testdev *td);
 void td__tick(struct testdev *td);
 uint64_t td__digest(const struct testdev *td);
+/* Signal MSI-X vector @vector's eventfd, if it has one. */
 void td__fire_irq(struct testdev *td, unsigned int vector);
+/*
+ * The device's interrupt for @vector (DMA completion, IRQ_TRIGGER): INTx
+ * when td__intx_in_use, else MSI-X vector @vector as td__fire_irq.
+ */
+void td__raise_irq(struct testdev *td, unsigned int vector);
+/* Config space bits INTx follows: MSI-X Enable, command INTx Disable. */
+bool td__cfg_msix_enabled(const struct testdev *td);
+bool td__cfg_intx_disabled(const struct testdev *td);
+/* Set or clear the status register's Interrupt Status bit. */
+void td__cfg_set_intx_status(struct testdev *td, bool on);
 
 /* --- testdev-dma.c: DMA mappings, DMA engine, dirty logging --- */
 int td__dma_map(struct testdev *td, const struct vfio_user_dma_map *m, int fd);
@@ -430,6 +451,39 @@ int td__mig_write(struct testdev *td, const uint8_t *buf, size_t len);
  * closes the session.
  */
 int td__mig_load_finish(struct testdev *td);
+
+/*
+ * --- testdev-intx.c: the INTx line (--intx on), IRQ index 0 ---
+ * The line is level-triggered over eventfds as VFIO's: signalling the
+ * trigger eventfd asserts it and automasks it; the client unmasks (its
+ * unmask eventfd, or SET_IRQS UNMASK) once the guest has handled it, and
+ * an interrupt raised while masked is signalled again then.
+ */
+/* No eventfds, unmasked, nothing pending (a new connection). */
+void td__intx_init(struct testdev *td);
+/* Close both eventfds and forget the state (disconnect). */
+void td__intx_release(struct testdev *td);
+/* Device reset: unmasked, nothing pending; eventfds stay. */
+void td__intx_reset(struct testdev *td);
+/*
+ * VFIO_USER_DEVICE_SET_IRQS for index 0, header @s already read from @m
+ * and checked for one data and one action type (@data, @action). Replies
+ * and returns 0, or returns -errno (refused: nothing changed).
+ */
+int td__intx_set_irqs(struct testdev *td, struct vfio_user_msg *m,
+		      const struct vfio_user_irq_set *s, uint32_t data,
+		      uint32_t action);
+/* INTx carries the device's interrupt: a trigger and MSI-X not enabled. */
+bool td__intx_in_use(const struct testdev *td);
+/*
+ * Raise the interrupt: dropped while INTx Disable is set; remembered as
+ * pending while masked; else the trigger is signalled and masks the line.
+ */
+void td__intx_raise(struct testdev *td);
+/* The unmask eventfd to poll for POLLIN, or -1. */
+int td__intx_poll_fd(const struct testdev *td);
+/* The unmask eventfd polled @revents: read it and unmask, or drop it. */
+void td__intx_poll_event(struct testdev *td, short revents);
 
 /* --- testdev-server.c: one client connection --- */
 void td__serve(struct testdev *td, int conn);

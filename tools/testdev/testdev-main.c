@@ -6,7 +6,8 @@
  * and serves one client at a time until SIGINT/SIGTERM.
  *
  *   ferry-testdev --socket PATH [--mem-size SIZE] [--dirty-rate BYTES/s]
- *                 [--precopy on|off] [--resume-delay-ms N] [--verbose]
+ *                 [--precopy on|off] [--resume-delay-ms N] [--intx on|off]
+ *                 [--verbose]
  */
 #include "tools/testdev/testdev-internal.h"
 
@@ -51,8 +52,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: ferry-testdev --socket PATH [--mem-size SIZE]\n"
 		"       [--dirty-rate BYTES/s] [--dirty-offset OFF] [--precopy on|off]\n"
-		"       [--resume-delay-ms N] [--seccomp kill|trap|log|off]\n"
-		"       [--verbose]\n"
+		"       [--resume-delay-ms N] [--intx on|off]\n"
+		"       [--seccomp kill|trap|log|off] [--verbose]\n"
 		"SIZE and BYTES take K/M/G suffixes (powers of 1024).\n");
 }
 
@@ -89,6 +90,7 @@ static int parse_args(struct testdev *td, int argc, char **argv)
 		{ "dirty-offset", required_argument, NULL, 'o' },
 		{ "precopy", required_argument, NULL, 'p' },
 		{ "resume-delay-ms", required_argument, NULL, 'r' },
+		{ "intx", required_argument, NULL, 'i' },
 		{ "seccomp", required_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -132,6 +134,13 @@ static int parse_args(struct testdev *td, int argc, char **argv)
 				return -EINVAL;
 			}
 			td->precopy = !strcmp(optarg, "on");
+			break;
+		case 'i':
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "--intx: on or off\n");
+				return -EINVAL;
+			}
+			td->intx = !strcmp(optarg, "on");
 			break;
 		case 'r':
 			if (parse_size(optarg, &v) || v > RESUME_DELAY_MAX_MS) {
@@ -267,7 +276,8 @@ static int listen_on(const char *path)
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct testdev td = { .mem_fd = -1, .conn = -1 };
+	struct testdev td = { .mem_fd = -1, .conn = -1, .intx_trigger = -1,
+			      .intx_unmask = -1 };
 	int lfd, ret;
 
 	log__set_tag("testdev");
@@ -298,10 +308,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_info("listening on %s: BAR2 %llu bytes, dirty rate %llu B/s, "
-		 "precopy %s, resume delay %u ms",
+		 "precopy %s, resume delay %u ms, INTx %s",
 		 td.socket_path, (unsigned long long)td.mem_size,
 		 (unsigned long long)td.dirty_rate, td.precopy ? "on" : "off",
-		 td.resume_delay_ms);
+		 td.resume_delay_ms, td.intx ? "on (pin INTA)" : "off");
 	while (!td_quit) {
 		struct pollfd p = { .fd = lfd, .events = POLLIN };
 		int conn;

@@ -1,7 +1,8 @@
 /*
  * testdev-regs.c: ferry-testdev's device core: the BAR0 register file
  * (identity, scratch, activity counter, DMA engine registers, digest, IRQ
- * trigger, MSI-X table bytes), PCI config space, the background activity
+ * trigger, MSI-X table bytes), PCI config space (with the bits INTx
+ * follows), the interrupt choice (INTx or MSI-X), the background activity
  * that runs while the device is in a running state (counter and
  * deterministic rewriting of device memory at --dirty-rate), the digest
  * over all device state, and device reset.
@@ -30,8 +31,13 @@
 #define CFG_SUBSYS_VENDOR 0x2c
 #define CFG_CAP_PTR 0x34
 #define CFG_INT_LINE 0x3c
+#define CFG_INT_PIN 0x3d
 #define CFG_MSIX 0x40
 #define PCI_STATUS_CAP_LIST 0x10
+#define PCI_STATUS_INTERRUPT 0x08 /* INTx asserted (status bit 3) */
+#define PCI_COMMAND_INTX_DISABLE 0x400
+#define PCI_INT_PIN_INTA 1
+#define PCI_MSIX_CTRL_ENABLE 0x8000
 #define PCI_CAP_ID_MSIX 0x11
 #define PCI_BAR_MEM64_PREFETCH 0x0c /* type 64-bit (bits 2:1 = 10), prefetchable */
 /* Command bits a driver may set: I/O, memory, bus master, INTx disable. */
@@ -85,6 +91,7 @@ void td__cfg_init(struct testdev *td)
 	put16(c + CFG_SUBSYS_VENDOR, TD_VENDOR_ID);
 	put16(c + CFG_SUBSYS_VENDOR + 2, TD_DEVICE_ID);
 	c[CFG_CAP_PTR] = CFG_MSIX;
+	c[CFG_INT_PIN] = td->intx ? PCI_INT_PIN_INTA : 0;
 	c[CFG_MSIX] = PCI_CAP_ID_MSIX;
 	c[CFG_MSIX + 1] = 0; /* last capability */
 	put16(c + CFG_MSIX + 2, TD_MSIX_VECTORS - 1);
@@ -223,6 +230,40 @@ void td__fire_irq(struct testdev *td, unsigned int vector)
 		log_warn("MSI-X vector %u: eventfd write failed", vector);
 }
 
+void td__raise_irq(struct testdev *td, unsigned int vector)
+{
+	if (td__intx_in_use(td))
+		td__intx_raise(td);
+	else
+		td__fire_irq(td, vector);
+}
+
+static uint16_t cfg16(const struct testdev *td, unsigned int off)
+{
+	uint16_t v;
+
+	memcpy(&v, td->cfg + off, 2);
+	return v;
+}
+
+bool td__cfg_msix_enabled(const struct testdev *td)
+{
+	return cfg16(td, CFG_MSIX + 2) & PCI_MSIX_CTRL_ENABLE;
+}
+
+bool td__cfg_intx_disabled(const struct testdev *td)
+{
+	return cfg16(td, CFG_COMMAND) & PCI_COMMAND_INTX_DISABLE;
+}
+
+void td__cfg_set_intx_status(struct testdev *td, bool on)
+{
+	uint16_t st = cfg16(td, CFG_STATUS);
+
+	st = on ? st | PCI_STATUS_INTERRUPT : st & ~PCI_STATUS_INTERRUPT;
+	put16(td->cfg + CFG_STATUS, st);
+}
+
 static uint32_t reg_read32(struct testdev *td, uint64_t r)
 {
 	if (r >= TD_REG_SCRATCH0 &&
@@ -284,7 +325,7 @@ static void reg_write32(struct testdev *td, uint64_t r, uint32_t v)
 		if (v & TD_DMA_CTRL_START)
 			td__dma_run(td);
 		break;
-	case TD_REG_IRQ_TRIGGER: td__fire_irq(td, v); break;
+	case TD_REG_IRQ_TRIGGER: td__raise_irq(td, v); break;
 	default: break; /* read-only or unassigned: ignored */
 	}
 }
@@ -361,6 +402,7 @@ void td__device_reset(struct testdev *td)
 	td__mig_reset(td);
 	td__regs_power_on(td);
 	td__cfg_init(td);
+	td__intx_reset(td);
 	log_info("device reset: state RUNNING digest=%016llx",
 		 (unsigned long long)td__digest(td));
 }

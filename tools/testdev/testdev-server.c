@@ -3,7 +3,8 @@
  * receive a command, check every field against the command's layout and
  * the device's limits, act, reply. Bad input gets an error reply and the
  * connection carries on; only a broken stream (a size we cannot skip,
- * a peer that vanished) ends it. On disconnect the device drops the
+ * a peer that vanished) ends it. Besides the socket, the loop polls the
+ * INTx unmask eventfd when the client gave one (testdev-intx.c). On disconnect the device drops the
  * client's mappings and eventfds and is reset, ready for the next client.
  */
 #include "tools/testdev/testdev-internal.h"
@@ -163,6 +164,10 @@ static int h_irq_info(struct testdev *td, struct vfio_user_msg *m)
 	if (ii.index == VFIO_PCI_MSIX_IRQ_INDEX) {
 		ii.flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE;
 		ii.count = TD_MSIX_VECTORS;
+	} else if (ii.index == VFIO_PCI_INTX_IRQ_INDEX && td->intx) {
+		ii.flags = VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_MASKABLE |
+			   VFIO_IRQ_INFO_AUTOMASKED;
+		ii.count = 1;
 	}
 	return td__reply(td, m, &ii, sizeof(ii), NULL, 0);
 }
@@ -188,6 +193,8 @@ static int h_set_irqs(struct testdev *td, struct vfio_user_msg *m)
 	    __builtin_popcount(action) != 1 ||
 	    (s.flags & ~(data | action)) || s.index >= TD_NUM_IRQS)
 		return -EINVAL;
+	if (s.index == VFIO_PCI_INTX_IRQ_INDEX && td->intx)
+		return td__intx_set_irqs(td, m, &s, data, action);
 	if (action != VFIO_IRQ_SET_ACTION_TRIGGER)
 		return -EINVAL; /* MSI-X vectors are not maskable here */
 	if (data == VFIO_IRQ_SET_DATA_NONE && s.count == 0 && s.start == 0) {
@@ -208,6 +215,8 @@ static int h_set_irqs(struct testdev *td, struct vfio_user_msg *m)
 	if (data == VFIO_IRQ_SET_DATA_EVENTFD) {
 		if (m->nr_fds != 0 && m->nr_fds != s.count)
 			return -EINVAL;
+		if (m->nr_fds && td->intx_trigger >= 0)
+			return -EBUSY; /* INTx enabled: one type at a time */
 		for (i = 0; i < s.count; i++)
 			irq_assign(td, s.start + i,
 				   m->nr_fds ? vfio_user__msg_take_fd(m, i) : -1);
@@ -388,6 +397,7 @@ static void disconnect(struct testdev *td)
 	td__log_stop(td);
 	for (i = 0; i < TD_MSIX_VECTORS; i++)
 		irq_assign(td, i, -1);
+	td__intx_release(td);
 	td__device_reset(td);
 	close(td->conn);
 	td->conn = -1;
@@ -404,14 +414,20 @@ void td__serve(struct testdev *td, int conn)
 	vfio_user__caps_defaults(&td->peer);
 	for (i = 0; i < TD_MSIX_VECTORS; i++)
 		td->irq_fds[i] = -1;
+	td__intx_init(td);
 	log_info("client connected");
 	while (!td_quit && !td->conn_dead) {
-		struct pollfd p = { .fd = conn, .events = POLLIN };
+		struct pollfd p[2] = {
+			{ .fd = conn, .events = POLLIN },
+			{ .fd = td__intx_poll_fd(td), .events = POLLIN },
+		};
 		int ret;
 
-		ret = poll(&p, 1, TICK_MS);
+		ret = poll(p, p[1].fd >= 0 ? 2 : 1, TICK_MS);
 		td__tick(td);
-		if (ret <= 0)
+		if (ret > 0 && p[1].fd >= 0)
+			td__intx_poll_event(td, p[1].revents);
+		if (ret <= 0 || !(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
 		ret = vfio_user__recv(conn, &m, VFIO_USER_MAX_MSG_SIZE,
 				      VFIO_USER_MAX_MSG_FDS, IO_TIMEOUT_MS);

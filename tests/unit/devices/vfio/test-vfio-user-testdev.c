@@ -33,9 +33,6 @@
 #include "vmm/compat/vfio-compat.h"
 #include "vmm/util.h"
 
-#define GUEST_IOVA 0x100000ULL
-#define GUEST_SIZE (1u << 20)
-
 static void test_testdev__info_regions_registers(void **st)
 {
 	struct testdev_proc p;
@@ -128,31 +125,6 @@ static void test_testdev__bar2_mmap(void **st)
 	harness__stop(&p);
 }
 
-struct guest {
-	int fd;
-	uint8_t *ram;
-};
-
-static void guest_ram(struct guest *g)
-{
-	g->fd = memfd_create("guest", MFD_CLOEXEC);
-	assert_true(g->fd >= 0);
-	assert_int_equal(ftruncate(g->fd, GUEST_SIZE), 0);
-	g->ram = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, g->fd, 0);
-	assert_true(g->ram != MAP_FAILED);
-}
-
-static void dma(struct vfio_backend *be, uint64_t dev, uint64_t addr,
-		uint32_t len, uint32_t ctrl)
-{
-	wr32(be, TD_REG_DMA_DEV_LO, (uint32_t)dev);
-	wr32(be, TD_REG_DMA_DEV_HI, (uint32_t)(dev >> 32));
-	wr32(be, TD_REG_DMA_ADDR_LO, (uint32_t)addr);
-	wr32(be, TD_REG_DMA_ADDR_HI, (uint32_t)(addr >> 32));
-	wr32(be, TD_REG_DMA_LEN, len);
-	wr32(be, TD_REG_DMA_CTRL, ctrl | TD_DMA_CTRL_START);
-}
-
 static void test_testdev__dma_irq_and_logging(void **st)
 {
 	struct testdev_proc p;
@@ -241,33 +213,6 @@ static void test_testdev__dma_irq_and_logging(void **st)
 	munmap(g.ram, GUEST_SIZE);
 	close(g.fd);
 	harness__stop(&p);
-}
-
-/* Send a raw command; returns the reply's errno (0 = success reply). */
-static int raw_cmd(int fd, uint16_t cmd, const void *p, size_t l,
-		   const int *fds, unsigned int nfds)
-{
-	static uint16_t id;
-	struct vfio_user_hdr h = { .msg_id = ++id, .cmd = cmd };
-	struct vfio_user_msg m;
-	int err;
-
-	assert_int_equal(vfio_user__send(fd, &h, p, l, NULL, 0, fds, nfds, 2000), 0);
-	assert_int_equal(vfio_user__recv(fd, &m, VFIO_USER_MAX_MSG_SIZE, 16, 5000), 0);
-	assert_int_equal(vfio_user__check_reply(&m.hdr, h.msg_id, cmd), 0);
-	err = vfio_user__reply_errno(&m.hdr);
-	vfio_user__msg_release(&m);
-	return err;
-}
-
-static int raw_connect(const struct testdev_proc *p)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	memcpy(sa.sun_path, p->sock, strlen(p->sock) + 1);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return fd;
 }
 
 static void test_testdev__survives_bad_client_input(void **st)
