@@ -20,6 +20,10 @@
 #   cancel      the same with DELETE /migration instead of a kill
 #   intx        as precopy, with the device's completions on INTx (a
 #               level interrupt through the IOAPIC) instead of MSI-X
+#   p2p         two devices that support the P2P states: every device
+#               quiesces peer-to-peer DMA (PRE_COPY -> PRE_COPY_P2P) before
+#               any stops, and on the destination every device reaches
+#               RUNNING_P2P before any runs; both devices' digests match
 #   pingpong    10 migrations of one VM and its device state back and
 #               forth between the namespaces, each to a fresh ferry and
 #               ferry-testdev; the digests match at every hop and the
@@ -40,6 +44,7 @@ stopcopy) td_args+=(--precopy off) ;;
 ack) dst_args=(--resume-delay-ms 1000) ;;
 mismatch) dst_args=(--precopy off) ;;
 pingpong|kill-dest|cancel) ;;
+p2p) td_args+=(--p2p on) ;;
 *) fail "unknown case $case_" ;;
 esac
 
@@ -47,7 +52,7 @@ esac
 # the other holds.
 hop_digests() {
 	local src dst
-	src=$(grep -E "state (PRE_COPY|STOP) -> STOP_COPY digest=" "$WORK/$1.td.log" | tail -1 | sed 's/.*digest=//')
+	src=$(grep -E "state (PRE_COPY|PRE_COPY_P2P|STOP) -> STOP_COPY digest=" "$WORK/$1.td.log" | tail -1 | sed 's/.*digest=//')
 	dst=$(grep -E "state RESUMING -> STOP digest=" "$WORK/$2.td.log" | tail -1 | sed 's/.*digest=//')
 	[ -n "$src" ] && [ "$src" = "$dst" ] ||
 		{ tail "$WORK/$1.td.log" "$WORK/$2.td.log"; fail "$1 -> $2: device digest $src at switchover, $dst at the destination"; }
@@ -107,6 +112,50 @@ if [ "$case_" = kill-dest ] || [ "$case_" = cancel ]; then
 	grep -q "PASSED" "$WORK/d2.out" || { tail -20 "$WORK/d2.out"; fail "the guest's final verify failed"; }
 	[ "$status" -eq 1 ] || fail "destination exit status $status"
 	pass "$case_: source and device kept running; second attempt: $(grep -o "[0-9]* ms downtime" "$WORK/m.out")"
+	exit 0
+fi
+
+# first_line FILE REGEX: line number of the first match (0 if none).
+first_line() { grep -nE "$2" "$1" | head -1 | cut -d: -f1 | grep . || echo 0; }
+
+if [ "$case_" = p2p ]; then
+	for n in src0 src1 dst0 dst1; do start_testdev $n "${td_args[@]}"; done
+	start_ferry s A --kernel "$GUEST" --memory 96M --log-level debug \
+		--cmdline "mode=vfio passes=0 dma=256K devices=2" \
+		--vfio-user "id=dev0,socket=$WORK/src0.sock" \
+		--vfio-user "id=dev1,socket=$WORK/src1.sock"
+	wait_for_line "$WORK/s.out" "pass 2 ok" 60 || { tail "$WORK/s.out" "$WORK/s.err"; fail "source guest did not run"; }
+	grep -q "dev0: migration: STOP_COPY P2P PRE_COPY" "$WORK/s.err" ||
+		{ grep migration: "$WORK/s.err"; fail "dev0 does not report P2P"; }
+	PORT=$((PORT + 1))
+	start_ferry d B --incoming "tcp:$IPB:$PORT" --log-level debug \
+		--vfio-user "id=dev0,socket=$WORK/dst0.sock" \
+		--vfio-user "id=dev1,socket=$WORK/dst1.sock"
+	wait_for_line "$WORK/d.err" "waiting for a source" 10 || { tail "$WORK/d.err"; fail "destination not listening"; }
+	ctl s migrate "tcp:$IPB:$PORT" downtime=300 timeout=30000 > "$WORK/m.out" 2>&1 ||
+		{ cat "$WORK/m.out"; tail "$WORK/s.err" "$WORK/d.err"; fail "migration failed"; }
+	wait_exit s 20
+	[ "$status" -eq 0 ] || fail "source exit status $status"
+	hop_digests src0 dst0
+	hop_digests src1 dst1
+	# Source: both devices in PRE_COPY_P2P before either goes to STOP_COPY.
+	q0=$(first_line "$WORK/s.err" "dev0: PRE_COPY -> PRE_COPY_P2P")
+	q1=$(first_line "$WORK/s.err" "dev1: PRE_COPY -> PRE_COPY_P2P")
+	sc=$(first_line "$WORK/s.err" "dev[01]: PRE_COPY_P2P -> STOP_COPY")
+	[ "$q0" -gt 0 ] && [ "$q1" -gt 0 ] && [ "$sc" -gt "$q0" ] && [ "$sc" -gt "$q1" ] ||
+		{ grep -E "dev[01]: [A-Z_]+ -> " "$WORK/s.err"; fail "source: not every device quiesced P2P before the first STOP_COPY"; }
+	# Destination: both in RUNNING_P2P before either runs.
+	r0=$(first_line "$WORK/d.err" "dev0: STOP -> RUNNING_P2P")
+	r1=$(first_line "$WORK/d.err" "dev1: STOP -> RUNNING_P2P")
+	ru=$(first_line "$WORK/d.err" "dev[01]: RUNNING_P2P -> RUNNING")
+	[ "$r0" -gt 0 ] && [ "$r1" -gt 0 ] && [ "$ru" -gt "$r0" ] && [ "$ru" -gt "$r1" ] ||
+		{ grep -E "dev[01]: [A-Z_]+ -> " "$WORK/d.err"; fail "destination: a device ran before every device reached RUNNING_P2P"; }
+	wait_for_line "$WORK/d.out" "pass [0-9]+ ok" 30 || { tail "$WORK/d.out" "$WORK/d.err"; fail "destination guest did not continue"; }
+	echo x > "$WORK/d.in"
+	wait_exit d 60
+	grep -q "PASSED" "$WORK/d.out" || { tail -20 "$WORK/d.out"; fail "the guest's final verify failed"; }
+	[ "$status" -eq 1 ] || fail "destination exit status $status"
+	pass "p2p: $(grep -o "[0-9]* ms downtime" "$WORK/m.out"); two devices through the P2P states, digests equal"
 	exit 0
 fi
 
@@ -178,7 +227,7 @@ wait_exit s 20
 [ "$status" -eq 0 ] || fail "source exit status $status"
 
 # The device state that left the source is the state the destination holds.
-src=$(grep -E "state (PRE_COPY|STOP) -> STOP_COPY digest=" "$WORK/src.td.log" | tail -1 | sed 's/.*digest=//')
+src=$(grep -E "state (PRE_COPY|PRE_COPY_P2P|STOP) -> STOP_COPY digest=" "$WORK/src.td.log" | tail -1 | sed 's/.*digest=//')
 dst=$(grep -E "state RESUMING -> STOP digest=" "$WORK/dst.td.log" | tail -1 | sed 's/.*digest=//')
 [ -n "$src" ] && [ "$src" = "$dst" ] ||
 	{ tail "$WORK/src.td.log" "$WORK/dst.td.log"; fail "device digest $src at switchover, $dst at the destination"; }

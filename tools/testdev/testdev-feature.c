@@ -129,7 +129,8 @@ int td__feature(struct testdev *td, struct vfio_user_msg *m)
 	switch (index) {
 	case VFIO_DEVICE_FEATURE_MIGRATION: {
 		uint64_t flags = VFIO_MIGRATION_STOP_COPY |
-				 (td->precopy ? VFIO_MIGRATION_PRE_COPY : 0);
+				 (td->precopy ? VFIO_MIGRATION_PRE_COPY : 0) |
+				 (td->p2p ? VFIO_MIGRATION_P2P : 0);
 
 		return reply_get(td, m, &f, &flags, sizeof(flags));
 	}

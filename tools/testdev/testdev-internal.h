@@ -171,6 +171,7 @@ struct testdev {
 	bool dcache_valid;
 	uint64_t dcache;
 	bool precopy;
+	bool p2p;            /* --p2p: VFIO_MIGRATION_P2P (the *_P2P states) */
 	unsigned int resume_delay_ms;
 	bool intx; /* --intx on: Interrupt Pin INTA, IRQ index 0 offered */
 	/* device */

@@ -6,8 +6,8 @@
  * and serves one client at a time until SIGINT/SIGTERM.
  *
  *   ferry-testdev --socket PATH [--mem-size SIZE] [--dirty-rate BYTES/s]
- *                 [--precopy on|off] [--resume-delay-ms N] [--intx on|off]
- *                 [--verbose]
+ *                 [--precopy on|off] [--p2p on|off] [--resume-delay-ms N]
+ *                 [--intx on|off] [--verbose]
  */
 #include "tools/testdev/testdev-internal.h"
 
@@ -52,7 +52,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: ferry-testdev --socket PATH [--mem-size SIZE]\n"
 		"       [--dirty-rate BYTES/s] [--dirty-offset OFF] [--precopy on|off]\n"
-		"       [--resume-delay-ms N] [--intx on|off]\n"
+		"       [--p2p on|off] [--resume-delay-ms N] [--intx on|off]\n"
 		"       [--seccomp kill|trap|log|off] [--verbose]\n"
 		"SIZE and BYTES take K/M/G suffixes (powers of 1024).\n");
 }
@@ -89,6 +89,7 @@ static int parse_args(struct testdev *td, int argc, char **argv)
 		{ "dirty-rate", required_argument, NULL, 'd' },
 		{ "dirty-offset", required_argument, NULL, 'o' },
 		{ "precopy", required_argument, NULL, 'p' },
+		{ "p2p", required_argument, NULL, 'P' },
 		{ "resume-delay-ms", required_argument, NULL, 'r' },
 		{ "intx", required_argument, NULL, 'i' },
 		{ "seccomp", required_argument, NULL, 'S' },
@@ -134,6 +135,13 @@ static int parse_args(struct testdev *td, int argc, char **argv)
 				return -EINVAL;
 			}
 			td->precopy = !strcmp(optarg, "on");
+			break;
+		case 'P':
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "--p2p: on or off\n");
+				return -EINVAL;
+			}
+			td->p2p = !strcmp(optarg, "on");
 			break;
 		case 'i':
 			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
@@ -308,10 +316,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_info("listening on %s: BAR2 %llu bytes, dirty rate %llu B/s, "
-		 "precopy %s, resume delay %u ms, INTx %s",
+		 "precopy %s, P2P %s, resume delay %u ms, INTx %s",
 		 td.socket_path, (unsigned long long)td.mem_size,
 		 (unsigned long long)td.dirty_rate, td.precopy ? "on" : "off",
-		 td.resume_delay_ms, td.intx ? "on (pin INTA)" : "off");
+		 td.p2p ? "on" : "off", td.resume_delay_ms,
+		 td.intx ? "on (pin INTA)" : "off");
 	while (!td_quit) {
 		struct pollfd p = { .fd = lfd, .events = POLLIN };
 		int conn;

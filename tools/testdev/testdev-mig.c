@@ -71,7 +71,8 @@ static uint64_t state_needs(uint32_t s)
 static uint64_t dev_flags(const struct testdev *td)
 {
 	return VFIO_MIGRATION_STOP_COPY |
-	       (td->precopy ? VFIO_MIGRATION_PRE_COPY : 0);
+	       (td->precopy ? VFIO_MIGRATION_PRE_COPY : 0) |
+	       (td->p2p ? VFIO_MIGRATION_P2P : 0);
 }
 
 static bool supported(const struct testdev *td, uint32_t s)
@@ -87,7 +88,12 @@ static int do_arc(struct testdev *td, uint32_t from, uint32_t to)
 		return td__mig_save_open(td);
 	if (from == S_RUN && to == S_PC)
 		return td__mig_save_open(td);
-	if ((from == S_SC && to == S_STOP) || (from == S_PC && to == S_RUN)) {
+	/*
+	 * A saving session ends when the device leaves the precopy states
+	 * for a running one (PRE_COPY_P2P -> RUNNING_P2P is the P2P way).
+	 */
+	if ((from == S_SC && to == S_STOP) || (from == S_PC && to == S_RUN) ||
+	    (from == S_PCP2P && to == S_RP2P)) {
 		td__mig_save_close(m);
 		return 0;
 	}
