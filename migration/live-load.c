@@ -9,7 +9,7 @@
  * device data arrives (approving switchover when the devices say their
  * initial data is in), load_state for all at STATE, load_apply at END.
  */
-#include "migration/live.h"
+#include "migration/live-load-internal.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -29,45 +29,7 @@
 #include "vmm/log.h"
 #include "vmm/mem.h"
 
-/* The source may pause between messages (bandwidth limit, idle waits). */
-#define LOAD_RECV_TIMEOUT_MS 60000u
-#define LOAD_SEND_TIMEOUT_MS 30000u
-/* MADV_POPULATE_WRITE (Linux 5.14); the 6.1 headers have it, be explicit. */
-#define LOAD_MADV_POPULATE_WRITE 23
-
-struct load {
-	int fd;
-	struct migration *mig;
-	struct guest_mem *mem;
-	size_t nr;                          /* handlers */
-	int map[MIG_MAX_HANDLERS];          /* source index -> ours, -1 */
-	bool setup_done;
-	size_t nr_setup;
-	unsigned int ack_pending;
-	bool ack_sent;
-	struct mig_dirty_bitmap written;    /* pages that hold data */
-	struct live_splice sp;              /* RAM payloads into the memfd */
-	bool use_splice;
-	uint8_t *buf;                       /* DEVICE payloads */
-	void *state;                        /* STATE blob */
-	size_t state_size;
-	char *err;
-	size_t errlen;
-	bool failed;
-	uint64_t check_us;                  /* time spent checking STATE */
-};
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static int lfail(struct load *l, int ret, const char *fmt, ...) __printf(3, 4);
-
-static int lfail(struct load *l, int ret, const char *fmt, ...)
+int live_load__fail(struct load *l, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -89,15 +51,15 @@ static int recv_msg(struct load *l, struct live_msg *m, void **out)
 
 	ret = live_wire__recv_hdr(l->fd, m, msg, sizeof(msg));
 	if (ret)
-		return lfail(l, ret, "%s", msg);
+		return live_load__fail(l, ret, "%s", msg);
 	buf = malloc(m->len + 1);
 	if (!buf)
-		return lfail(l, -ENOMEM, "out of memory for a %s message of %llu bytes",
+		return live_load__fail(l, -ENOMEM, "out of memory for a %s message of %llu bytes",
 			     live_wire__type_name(m->type), (unsigned long long)m->len);
 	ret = live_wire__recv_payload(l->fd, m, buf, msg, sizeof(msg));
 	if (ret) {
 		free(buf);
-		return lfail(l, ret, "%s", msg);
+		return live_load__fail(l, ret, "%s", msg);
 	}
 	*out = buf;
 	return 0;
@@ -123,23 +85,23 @@ static int check_handlers(struct load *l, struct state_reader *r, int node)
 		    state__get_u32(r, child, "version", &version) ||
 		    state__get_u8(r, child, "data", &data) ||
 		    state__get_u64(r, child, "compat", &compat))
-			return lfail(l, -EINVAL, "handshake: %s", state_reader__error(r));
+			return live_load__fail(l, -EINVAL, "handshake: %s", state_reader__error(r));
 		if (!h)
-			return lfail(l, -EINVAL, "the source has component '%s', which this VM does not have",
+			return live_load__fail(l, -EINVAL, "the source has component '%s', which this VM does not have",
 				     id ? id : "?");
 		if (index >= MIG_MAX_HANDLERS || l->map[index] >= 0)
-			return lfail(l, -EINVAL, "handshake: bad index %u for '%s'",
+			return live_load__fail(l, -EINVAL, "handshake: bad index %u for '%s'",
 				     index, id);
 		if (version == 0 || version > h->ops->version)
-			return lfail(l, -EINVAL, "%s: state version %u is not supported (this ferry reads up to %u)",
+			return live_load__fail(l, -EINVAL, "%s: state version %u is not supported (this ferry reads up to %u)",
 				     id, version, h->ops->version);
 		mine = h->ops->compat ? h->ops->compat(h->opaque) : 0;
 		if (compat != mine)
-			return lfail(l, -EINVAL, "%s: incompatible with the source's (migration capabilities 0x%llx there, 0x%llx here)",
+			return live_load__fail(l, -EINVAL, "%s: incompatible with the source's (migration capabilities 0x%llx there, 0x%llx here)",
 				     id, (unsigned long long)compat,
 				     (unsigned long long)mine);
 		if (data && !h->ops->load_data)
-			return lfail(l, -EINVAL, "%s: the source sends a data stream this component cannot take",
+			return live_load__fail(l, -EINVAL, "%s: the source sends a data stream this component cannot take",
 				     id);
 		l->map[index] = (int)(h - migration__handler(l->mig, 0));
 		seen++;
@@ -149,7 +111,7 @@ static int check_handlers(struct load *l, struct state_reader *r, int node)
 			const char *id = migration__handler(l->mig, i)->id;
 
 			if (state__find_node(r, node, id) < 0)
-				return lfail(l, -EINVAL, "this VM has component '%s', which the source does not",
+				return live_load__fail(l, -EINVAL, "this VM has component '%s', which the source does not",
 					     id);
 		}
 	}
@@ -175,35 +137,51 @@ static int handshake(struct load *l, const struct live_load_env *env)
 	if (ret)
 		return ret;
 	if (m.type != LIVE_MSG_HELLO) {
-		ret = lfail(l, -EPROTO, "expected the handshake, got a %s message",
+		ret = live_load__fail(l, -EPROTO, "expected the handshake, got a %s message",
 			    live_wire__type_name(m.type));
 		goto out;
 	}
 	ret = state_reader__init(&r, blob, (size_t)m.len, LIVE_HELLO_MAX);
 	if (ret) {
-		lfail(l, ret, "handshake: %s", state_reader__error(&r));
+		live_load__fail(l, ret, "handshake: %s", state_reader__error(&r));
 		goto out;
 	}
 	if (state__get_string(&r, STATE_ROOT, "format", format, sizeof(format)) ||
 	    strcmp(format, "ferry-live") ||
 	    state__get_u32(&r, STATE_ROOT, "version", &version)) {
-		ret = lfail(l, -EPROTO, "handshake: not a ferry live migration");
+		ret = live_load__fail(l, -EPROTO, "handshake: not a ferry live migration");
 		goto out;
 	}
 	if (version != LIVE_VERSION) {
-		ret = lfail(l, -EPROTO, "handshake version %u is not supported (this ferry speaks %u)",
+		ret = live_load__fail(l, -EPROTO, "handshake version %u is not supported (this ferry speaks %u)",
 			    version, LIVE_VERSION);
 		goto out;
 	}
 	node = state__node(&r, STATE_ROOT, "memory");
 	state__get_u64(&r, node, "size", &mem_size);
+	/* RAM channels: optional (absent means the main connection only). */
+	if (state__has(&r, STATE_ROOT, "channels")) {
+		state__get_u32(&r, STATE_ROOT, "channels", &l->channels);
+		state__get_u64(&r, STATE_ROOT, "session", &l->session);
+	}
 	node = state__node(&r, STATE_ROOT, "vm");
 	if (state_reader__status(&r)) {
-		ret = lfail(l, -EINVAL, "handshake: %s", state_reader__error(&r));
+		ret = live_load__fail(l, -EINVAL, "handshake: %s", state_reader__error(&r));
+		goto out;
+	}
+	if (l->channels < 1 || l->channels > LIVE_MAX_CHANNELS) {
+		ret = live_load__fail(l, -EINVAL, "handshake: %u RAM connections (1..%u)",
+				      l->channels, LIVE_MAX_CHANNELS);
+		goto out;
+	}
+	if (l->channels > 1 && !env->accept) {
+		ret = live_load__fail(l, -EINVAL,
+				      "the source wants %u RAM connections; this destination takes one",
+				      l->channels);
 		goto out;
 	}
 	if (mem_size < MEM_MIN_SIZE || mem_size > MEM_MAX_SIZE || mem_size % 4096) {
-		ret = lfail(l, -EINVAL, "handshake: memory size %llu is out of range",
+		ret = live_load__fail(l, -EINVAL, "handshake: memory size %llu is out of range",
 			    (unsigned long long)mem_size);
 		goto out;
 	}
@@ -218,7 +196,7 @@ static int handshake(struct load *l, const struct live_load_env *env)
 	l->mem = migration__memory(l->mig);
 	l->nr = migration__count(l->mig);
 	if (!l->mem || l->mem->size != mem_size) {
-		ret = lfail(l, -EINVAL, "the VM was built with %llu bytes of RAM, the source has %llu",
+		ret = live_load__fail(l, -EINVAL, "the VM was built with %llu bytes of RAM, the source has %llu",
 			    (unsigned long long)(l->mem ? l->mem->size : 0),
 			    (unsigned long long)mem_size);
 		goto out;
@@ -239,7 +217,7 @@ static int setup(struct load *l)
 		struct mig_handler *h = migration__handler(l->mig, i);
 
 		if (h->ops->load_setup && (ret = h->ops->load_setup(h->opaque)))
-			return lfail(l, ret, "%s: load setup failed: %s", h->id,
+			return live_load__fail(l, ret, "%s: load setup failed: %s", h->id,
 				     strerror(-ret));
 	}
 	l->nr_setup = l->nr;
@@ -268,77 +246,7 @@ static int maybe_ack(struct load *l)
 		return 0;
 	l->ack_sent = true;
 	ret = live_wire__send(l->fd, LIVE_MSG_SWITCHOVER_ACK, NULL, 0);
-	return ret ? lfail(l, ret, "sending the switchover ack: %s", strerror(-ret)) : 0;
-}
-
-/* RAM / ZERO: check the range, then read the data into guest memory. */
-static int recv_ram(struct load *l, const struct live_msg *m)
-{
-	uint64_t hdr[2], gpa, npages, len, page;
-	uint32_t crc;
-	uint8_t *p;
-	int ret;
-
-	if (m->len < LIVE_RAM_HDR)
-		return lfail(l, -EPROTO, "%s message too short", live_wire__type_name(m->type));
-	ret = live_wire__recv_all(l->fd, hdr, sizeof(hdr));
-	if (ret)
-		return lfail(l, ret, "reading RAM: %s", strerror(-ret));
-	crc = crc32c__update(CRC32C_INIT, hdr, sizeof(hdr));
-	gpa = be64toh(hdr[0]);
-	npages = be64toh(hdr[1]);
-	if (npages == 0 || npages > l->mem->size / 4096 || gpa % 4096 ||
-	    (m->type == LIVE_MSG_RAM && m->len - LIVE_RAM_HDR != npages * 4096) ||
-	    (m->type == LIVE_MSG_ZERO && m->len != LIVE_RAM_HDR))
-		return lfail(l, -EPROTO, "%s message: bad page range (gpa 0x%llx, %llu pages, %llu bytes)",
-			     live_wire__type_name(m->type), (unsigned long long)gpa,
-			     (unsigned long long)npages, (unsigned long long)m->len);
-	len = npages * 4096;
-	p = mem__gpa_ptr(l->mem, gpa, len);
-	if (!p)
-		return lfail(l, -EPROTO, "%s message: [0x%llx, +0x%llx) is not guest RAM",
-			     live_wire__type_name(m->type), (unsigned long long)gpa,
-			     (unsigned long long)len);
-	page = (uint64_t)(p - l->mem->base) >> DIRTY_PAGE_SHIFT;
-	/* The CRC covers the page header (live-wire.h). */
-	if (crc != m->crc)
-		return lfail(l, -EPROTO, "%s message at 0x%llx: checksum mismatch (corrupted stream)",
-			     live_wire__type_name(m->type), (unsigned long long)gpa);
-	if (m->type == LIVE_MSG_ZERO) {
-		for (uint64_t i = 0; i < npages; i++)
-			if (mig_dirty__test(&l->written, page + i))
-				memset(p + (i << 12), 0, 4096);
-		mig_dirty__clear_range(&l->written, page, page + npages);
-		return 0;
-	}
-	/*
-	 * Straight into the memfd's page cache: no page of it is mapped
-	 * here, which on this class of host (shadow paging) costs more than
-	 * the copy. The range is inside one region (mem__gpa_ptr), so the
-	 * memfd offset is that of the mapping.
-	 */
-	ret = -EINVAL;
-	if (l->use_splice) {
-		ret = live_splice__recv_to_file(&l->sp, l->fd, l->mem->fd,
-						(uint64_t)(p - l->mem->base), (size_t)len);
-		if (ret == -EINVAL)
-			l->use_splice = false; /* nothing read: use recv */
-	}
-	if (ret == -EINVAL) {
-		/*
-		 * Fresh pages: fault them in with one call instead of one
-		 * page fault per 4 KiB inside recv; best effort, older
-		 * kernels lack it.
-		 */
-		if (!mig_dirty__test(&l->written, page))
-			madvise(p, (size_t)len, LOAD_MADV_POPULATE_WRITE);
-		ret = live_wire__recv_all(l->fd, p, (size_t)len);
-	}
-	if (ret)
-		return lfail(l, ret, "reading RAM: %s", strerror(-ret));
-	for (uint64_t i = 0; i < npages; i++)
-		mig_dirty__set(&l->written, page + i);
-	return 0;
+	return ret ? live_load__fail(l, ret, "sending the switchover ack: %s", strerror(-ret)) : 0;
 }
 
 static int recv_device(struct load *l, const struct live_msg *m)
@@ -349,21 +257,21 @@ static int recv_device(struct load *l, const struct live_msg *m)
 	int ret;
 
 	if (m->len <= LIVE_DEV_HDR)
-		return lfail(l, -EPROTO, "DEVICE message too short");
+		return live_load__fail(l, -EPROTO, "DEVICE message too short");
 	ret = live_wire__recv_payload(l->fd, m, l->buf, msg, sizeof(msg));
 	if (ret)
-		return lfail(l, ret, "%s", msg);
+		return live_load__fail(l, ret, "%s", msg);
 	memcpy(&idx, l->buf, 4);
 	idx = be32toh(idx);
 	if (idx >= MIG_MAX_HANDLERS || l->map[idx] < 0)
-		return lfail(l, -EPROTO, "DEVICE message for unknown component %u", idx);
+		return live_load__fail(l, -EPROTO, "DEVICE message for unknown component %u", idx);
 	h = migration__handler(l->mig, (size_t)l->map[idx]);
 	if (!h->ops->load_data)
-		return lfail(l, -EPROTO, "%s: takes no data stream", h->id);
+		return live_load__fail(l, -EPROTO, "%s: takes no data stream", h->id);
 	ret = h->ops->load_data(h->opaque, l->buf + LIVE_DEV_HDR,
 				(size_t)m->len - LIVE_DEV_HDR);
 	if (ret)
-		return lfail(l, ret, "%s: loading device data failed: %s", h->id,
+		return live_load__fail(l, ret, "%s: loading device data failed: %s", h->id,
 			     strerror(-ret));
 	return maybe_ack(l);
 }
@@ -379,17 +287,17 @@ static int check_state(struct load *l)
 
 	ret = state_reader__init(&r, l->state, l->state_size, STATE_MAX_SIZE);
 	if (ret)
-		return lfail(l, ret, "state: %s", state_reader__error(&r));
+		return live_load__fail(l, ret, "state: %s", state_reader__error(&r));
 	if (state__get_string(&r, STATE_ROOT, "format", format, sizeof(format)) ||
 	    strcmp(format, "ferry-state") ||
 	    state__get_u32(&r, STATE_ROOT, "version", &version) || version != 1)
-		return lfail(l, -EINVAL, "state: not a ferry state tree of version 1");
+		return live_load__fail(l, -EINVAL, "state: not a ferry state tree of version 1");
 	for (node = state__first_child(&r, STATE_ROOT); node >= 0;
 	     node = state__next_child(&r, node)) {
 		const char *name = state__node_name(&r, node);
 
 		if (!name || !migration__find(l->mig, name))
-			return lfail(l, -EINVAL, "state for '%s', which this VM does not have",
+			return live_load__fail(l, -EINVAL, "state for '%s', which this VM does not have",
 				     name ? name : "?");
 	}
 	for (i = 0; i < l->nr; i++) {
@@ -397,15 +305,15 @@ static int check_state(struct load *l)
 
 		node = state__find_node(&r, STATE_ROOT, h->id);
 		if (node < 0)
-			return lfail(l, -EINVAL, "no state for '%s'", h->id);
+			return live_load__fail(l, -EINVAL, "no state for '%s'", h->id);
 		if (state__get_u32(&r, node, "version", &version))
-			return lfail(l, -EINVAL, "%s", state_reader__error(&r));
+			return live_load__fail(l, -EINVAL, "%s", state_reader__error(&r));
 		if (version == 0 || version > h->ops->version)
-			return lfail(l, -EINVAL, "%s: state version %u is not supported",
+			return live_load__fail(l, -EINVAL, "%s: state version %u is not supported",
 				     h->id, version);
 		ret = h->ops->load_state(h->opaque, &r, node, version);
 		if (ret)
-			return lfail(l, ret, "%s", state_reader__status(&r) ?
+			return live_load__fail(l, ret, "%s", state_reader__status(&r) ?
 						   state_reader__error(&r) :
 						   "state rejected");
 	}
@@ -422,7 +330,7 @@ static int apply(struct load *l)
 
 		ret = h->ops->load_apply(h->opaque);
 		if (ret)
-			return lfail(l, ret, "%s: applying state failed: %s", h->id,
+			return live_load__fail(l, ret, "%s: applying state failed: %s", h->id,
 				     strerror(-ret));
 	}
 	return 0;
@@ -438,50 +346,57 @@ static int stream(struct load *l)
 	for (;;) {
 		ret = live_wire__recv_hdr(l->fd, &m, msg, sizeof(msg));
 		if (ret)
-			return lfail(l, ret, "%s", msg);
+			return live_load__fail(l, ret, "%s", msg);
 		switch (m.type) {
 		case LIVE_MSG_RAM:
 		case LIVE_MSG_ZERO:
-			ret = recv_ram(l, &m);
+			ret = live_load__recv_ram(l, &l->rx0, &m);
 			break;
 		case LIVE_MSG_DEVICE:
 			ret = recv_device(l, &m);
 			break;
 		case LIVE_MSG_STATE:
 			if (l->state)
-				return lfail(l, -EPROTO, "a second STATE message");
+				return live_load__fail(l, -EPROTO, "a second STATE message");
 			l->state = malloc(m.len ? m.len : 1);
 			if (!l->state)
-				return lfail(l, -ENOMEM, "out of memory");
+				return live_load__fail(l, -ENOMEM, "out of memory");
 			l->state_size = (size_t)m.len;
 			ret = live_wire__recv_payload(l->fd, &m, l->state, msg,
 						      sizeof(msg));
 			if (ret)
-				return lfail(l, ret, "%s", msg);
-			t = now_us();
+				return live_load__fail(l, ret, "%s", msg);
+			t = live_load__now_us();
 			ret = check_state(l);
-			l->check_us = now_us() - t;
+			l->check_us = live_load__now_us() - t;
+			break;
+		case LIVE_MSG_CHANNELS_DONE:
+			if (m.len)
+				return live_load__fail(l, -EPROTO, "CHANNELS_DONE with a payload");
+			ret = live_load__channels_join(l);
 			break;
 		case LIVE_MSG_END:
 			if (!l->state)
-				return lfail(l, -EPROTO, "END before the state");
+				return live_load__fail(l, -EPROTO, "END before the state");
+			if (l->channels > 1 && !l->chans_joined)
+				return live_load__fail(l, -EPROTO, "END before CHANNELS_DONE");
 			ret = live_wire__recv_payload(l->fd, &m, text, msg, sizeof(msg));
 			if (ret)
-				return lfail(l, ret, "%s", msg);
-			t = now_us();
+				return live_load__fail(l, ret, "%s", msg);
+			t = live_load__now_us();
 			ret = apply(l);
 			log_debug("migration: END received; state checked in %llu us, applied in %llu us",
 				  (unsigned long long)l->check_us,
-				  (unsigned long long)(now_us() - t));
+				  (unsigned long long)(live_load__now_us() - t));
 			return ret;
 		case LIVE_MSG_ABORT:
 			ret = live_wire__recv_payload(l->fd, &m, text, msg, sizeof(msg));
 			if (ret)
-				return lfail(l, ret, "%s", msg);
+				return live_load__fail(l, ret, "%s", msg);
 			live_wire__text(text, m.len, msg, sizeof(msg));
-			return lfail(l, -ECANCELED, "the source aborted: %s", msg);
+			return live_load__fail(l, -ECANCELED, "the source aborted: %s", msg);
 		default:
-			return lfail(l, -EPROTO, "unexpected %s message from the source",
+			return live_load__fail(l, -EPROTO, "unexpected %s message from the source",
 				     live_wire__type_name(m.type));
 		}
 		if (ret)
@@ -500,9 +415,9 @@ static int load_body(struct load *l)
 		ret = maybe_ack(l);
 	if (!ret)
 		ret = stream(l);
-	t = now_us();
+	t = live_load__now_us();
 	cleanup(l);
-	log_debug("migration: load cleanup took %llu us", (unsigned long long)(now_us() - t));
+	log_debug("migration: load cleanup took %llu us", (unsigned long long)(live_load__now_us() - t));
 	return ret;
 }
 
@@ -518,7 +433,7 @@ static void *loader_main(void *arg)
 	int ret = ld->env->confine(ld->env->opaque);
 
 	if (ret)
-		ld->ret = lfail(ld->l, ret, "cannot confine the loader thread: %s",
+		ld->ret = live_load__fail(ld->l, ret, "cannot confine the loader thread: %s",
 				strerror(-ret));
 	else
 		ld->ret = load_body(ld->l);
@@ -534,7 +449,7 @@ static int load_on_thread(struct load *l, const struct live_load_env *env)
 
 	ret = -pthread_create(&t, NULL, loader_main, &ld);
 	if (ret)
-		return lfail(l, ret, "cannot start the loader thread: %s", strerror(-ret));
+		return live_load__fail(l, ret, "cannot start the loader thread: %s", strerror(-ret));
 	pthread_join(t, NULL);
 	return ld.ret;
 }
@@ -542,14 +457,17 @@ static int load_on_thread(struct load *l, const struct live_load_env *env)
 int live__load(int fd, const struct live_load_env *env, char *err,
 	       size_t errlen)
 {
-	struct load l = { .fd = fd, .err = err, .errlen = errlen,
-			  .sp = { .pipe = { -1, -1 } } };
+	struct load l = { .fd = fd, .err = err, .errlen = errlen, .channels = 1,
+			  .rx0 = { .fd = -1, .sp = { .pipe = { -1, -1 } } } };
+	unsigned int i;
 	int ret;
 
+	for (i = 0; i < ARRAY_SIZE(l.chans); i++)
+		l.chans[i] = (struct live_rx){ .fd = -1, .sp = { .pipe = { -1, -1 } } };
 	err[0] = '\0';
 	ret = live_wire__set_timeouts(fd, LOAD_SEND_TIMEOUT_MS, LOAD_RECV_TIMEOUT_MS);
 	if (ret)
-		return lfail(&l, ret, "socket: %s", strerror(-ret));
+		return live_load__fail(&l, ret, "socket: %s", strerror(-ret));
 	ret = handshake(&l, env);
 	if (ret) {
 		/* Refuse with the reason before any state flows. */
@@ -560,27 +478,31 @@ int live__load(int fd, const struct live_load_env *env, char *err,
 	ret = mig_dirty__init(&l.written, l.mem);
 	l.buf = malloc(LIVE_DEV_HDR + LIVE_DEV_CHUNK_MAX);
 	/* Without a memfd or a pipe, RAM is read with recv. */
-	l.use_splice = l.mem->fd >= 0 && !live_splice__init(&l.sp);
+	live_rx__init(&l.rx0, &l, fd, 0);
 	if (ret || !l.buf) {
-		ret = lfail(&l, -ENOMEM, "out of memory");
+		ret = live_load__fail(&l, -ENOMEM, "out of memory");
 		live_wire__send_text(fd, LIVE_MSG_REFUSE, err);
 		goto out;
 	}
 	ret = live_wire__send(fd, LIVE_MSG_ACCEPT, NULL, 0);
 	if (ret) {
-		lfail(&l, ret, "sending ACCEPT: %s", strerror(-ret));
+		live_load__fail(&l, ret, "sending ACCEPT: %s", strerror(-ret));
 		goto out;
 	}
-	ret = env->confine ? load_on_thread(&l, env) : load_body(&l);
+	/* RAM channels connect right after ACCEPT; their threads confine. */
+	ret = live_load__channels_start(&l, env);
+	if (!ret)
+		ret = env->confine ? load_on_thread(&l, env) : load_body(&l);
 	if (!ret) {
 		ret = live_wire__send(fd, LIVE_MSG_DONE, NULL, 0);
 		if (ret)
-			lfail(&l, ret, "sending DONE: %s", strerror(-ret));
+			live_load__fail(&l, ret, "sending DONE: %s", strerror(-ret));
 	} else if (ret != -ECANCELED && ret != -ECONNRESET) {
 		live_wire__send_text(fd, LIVE_MSG_ERROR, err);
 	}
 out:
-	live_splice__exit(&l.sp);
+	live_load__channels_stop(&l);
+	live_rx__exit(&l.rx0);
 	mig_dirty__exit(&l.written);
 	free(l.buf);
 	free(l.state);

@@ -149,7 +149,8 @@ int live_save__precopy(struct live_save *ls)
 				(unsigned long long)ls->st.dirty_rate,
 				(unsigned long long)bw,
 				ls->acked ? "" : "; switchover not acknowledged");
-		ret = live_save__send_dirty(ls, true);
+		ret = it == 0 ? live_save__first_pass(ls) :
+				 live_save__send_dirty(ls, true);
 		if (!ret)
 			ret = iterate_devices(ls);
 		if (ret)

@@ -24,6 +24,25 @@
 
 struct live_save;
 
+/*
+ * One sender of RAM: the main connection (ls->tx0) or a RAM channel
+ * (ls->chans[], first pass only). A channel's thread touches only its
+ * own struct and the pages of its shards (see LIVE_SHARD_PAGES).
+ */
+struct live_tx {
+	struct live_save *ls;
+	int fd;                  /* main: borrowed (ls->fd); channel: owned */
+	struct live_splice sp;   /* RAM pages to the socket without a copy */
+	bool use_splice;
+	uint64_t ext_start, ext_end; /* first pass: memfd data extent, pages */
+	unsigned int index, nr;  /* shards s with s % nr == index; nr <= 1: all */
+	/* A channel's own first error (the main one records into ls). */
+	int err_ret;
+	char err[160];
+	pthread_t thread;
+	bool running;            /* thread started and not joined */
+};
+
 /* A handler's data stream, framed into DEVICE messages. */
 struct live_dev_sink {
 	struct mig_sink sink;
@@ -53,9 +72,11 @@ struct live_save {
 	uint64_t pages, zeros, dev_bytes;
 	bool acked;
 	bool first_pass;           /* iteration 0: the destination is all zero */
-	uint64_t ext_start, ext_end; /* first pass: memfd data extent, pages */
-	struct live_splice sp;     /* RAM pages to the socket without a copy */
-	bool use_splice;
+	struct live_tx tx0;        /* RAM on the main connection */
+	struct live_tx chans[LIVE_MAX_CHANNELS - 1]; /* RAM channels 1.. */
+	unsigned int nr_chans;     /* connected channels */
+	atomic_bool chan_failed;   /* a channel thread gave up */
+	uint64_t session;          /* ties channels to this migration */
 	char err[256];
 	int err_ret;
 };
@@ -75,6 +96,39 @@ int live_save__error(struct live_save *ls, int ret, const char *fmt, ...)
  * when @poll_peer. Returns 0 or -errno (recorded).
  */
 int live_save__send_dirty(struct live_save *ls, bool poll_peer);
+
+/*
+ * The same for sender @tx over its shards only (all pages when
+ * tx->nr <= 1). The main sender (ls->tx0) records errors into ls; a
+ * channel into tx->err. Returns 0 or -errno.
+ */
+int live_save__send_dirty_tx(struct live_tx *tx, bool poll_peer);
+
+/* Set up / tear down a sender's splice pipe (best effort). */
+void live_tx__init(struct live_tx *tx, struct live_save *ls, int fd);
+void live_tx__exit(struct live_tx *tx);
+
+/* --- live-save-chan.c: RAM channels --- */
+
+/*
+ * After ACCEPT: open the extra connections ls->p.channels asks for
+ * (env.connect) and introduce each (preamble with the channel flag,
+ * CHANNEL with the session and its index). Returns 0 or -errno
+ * (recorded).
+ */
+int live_save__channels_open(struct live_save *ls);
+
+/*
+ * Iteration 0 over all connections: every channel thread sends its
+ * shards, the main thread its own (polling the return path), then each
+ * channel sends CHANNEL_END and closes, and the main connection carries
+ * CHANNELS_DONE. With no channels: live_save__send_dirty. Returns 0 or
+ * -errno (recorded).
+ */
+int live_save__first_pass(struct live_save *ls);
+
+/* Stop and close every channel (after a failure; idempotent). */
+void live_save__channels_close(struct live_save *ls);
 
 /*
  * Read return-path messages that have arrived, without blocking:

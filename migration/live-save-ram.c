@@ -49,7 +49,8 @@ void live_save__account(struct live_save *ls, uint64_t bytes)
 {
 	uint64_t elapsed, due;
 
-	ls->sent += bytes;
+	/* Atomic: RAM channel threads add theirs during the first pass. */
+	__atomic_fetch_add(&ls->sent, bytes, __ATOMIC_RELAXED);
 	if (!ls->p.max_bandwidth)
 		return;
 	/* Sleep until the average rate since the start is back at the cap. */
@@ -122,9 +123,47 @@ static bool page_is_zero(const uint8_t *p)
 	return true;
 }
 
-static int send_ram(struct live_save *ls, uint32_t type, uint64_t gpa,
+/* A sender's failure: into ls for the main one, into tx for a channel. */
+static int tx_error(struct live_tx *tx, int ret, const char *what)
+{
+	struct live_save *ls = tx->ls;
+	const char *why = atomic_load(&ls->cancel) ? "cancelled" : strerror(-ret);
+
+	if (tx == &ls->tx0)
+		return live_save__error(ls, ret, "%s: %s", what, why);
+	if (!tx->err_ret) {
+		tx->err_ret = ret;
+		snprintf(tx->err, sizeof(tx->err), "RAM channel %u: %s: %s",
+			 tx->index, what, why);
+	}
+	atomic_store(&ls->chan_failed, true);
+	return ret;
+}
+
+void live_tx__init(struct live_tx *tx, struct live_save *ls, int fd)
+{
+	live_tx__exit(tx);
+	tx->ls = ls;
+	tx->fd = fd;
+	tx->ext_start = tx->ext_end = 0;
+	tx->index = 0;
+	tx->nr = 1;
+	tx->err_ret = 0;
+	tx->err[0] = '\0';
+	/* Best effort: without the pipe, RAM is sent with plain copies. */
+	tx->use_splice = !live_splice__init(&tx->sp);
+}
+
+void live_tx__exit(struct live_tx *tx)
+{
+	live_splice__exit(&tx->sp);
+	tx->use_splice = false;
+}
+
+static int send_ram(struct live_tx *tx, uint32_t type, uint64_t gpa,
 		    uint64_t npages, const void *data)
 {
+	struct live_save *ls = tx->ls;
 	uint64_t hdr[2] = { htobe64(gpa), htobe64(npages) };
 	struct iovec head = { hdr, sizeof(hdr) };
 	size_t len = data ? npages * 4096 : 0;
@@ -132,18 +171,16 @@ static int send_ram(struct live_save *ls, uint32_t type, uint64_t gpa,
 	 * The pages may change under us: the CRC covers the header only.
 	 * Spliced, not copied: the sending core is shared with the guest.
 	 */
-	int ret = live_wire__send_spliced(ls->fd, ls->use_splice ? &ls->sp : NULL,
+	int ret = live_wire__send_spliced(tx->fd, tx->use_splice ? &tx->sp : NULL,
 					  type, &head, 1, data, len);
 
 	if (ret)
-		return live_save__error(ls, ret, "sending RAM: %s",
-					atomic_load(&ls->cancel) ? "cancelled" :
-								   strerror(-ret));
+		return tx_error(tx, ret, "sending RAM");
 	live_save__account(ls, LIVE_HDR_SIZE + sizeof(hdr) + len);
 	if (data)
-		ls->pages += npages;
+		__atomic_fetch_add(&ls->pages, npages, __ATOMIC_RELAXED);
 	else
-		ls->zeros += npages;
+		__atomic_fetch_add(&ls->zeros, npages, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -169,10 +206,11 @@ static uint64_t next_data(const struct guest_mem *mem, uint64_t off,
 }
 
 /* Pages [first, end) of region @r (memfd page numbers), all dirty. */
-static int send_run(struct live_save *ls, const struct mem_region *r,
+static int send_run(struct live_tx *tx, const struct mem_region *r,
 		    uint64_t first, uint64_t end, uint64_t *since_poll,
 		    bool poll_peer)
 {
+	struct live_save *ls = tx->ls;
 	uint64_t base = r->offset >> 12;
 	uint64_t p = first;
 	int ret;
@@ -184,30 +222,30 @@ static int send_run(struct live_save *ls, const struct mem_region *r,
 
 		if (ls->first_pass) {
 			/* The extent is cached: SEEK_HOLE walks the whole extent. */
-			if (p >= ls->ext_end || p < ls->ext_start) {
+			if (p >= tx->ext_end || p < tx->ext_start) {
 				uint64_t dend;
 
-				ls->ext_start = next_data(ls->mem, p << 12, &dend) >> 12;
-				ls->ext_end = MAX(dend >> 12, ls->ext_start + 1);
+				tx->ext_start = next_data(ls->mem, p << 12, &dend) >> 12;
+				tx->ext_end = MAX(dend >> 12, tx->ext_start + 1);
 			}
-			if (ls->ext_start > p) {
-				p = MIN(ls->ext_start, end); /* a hole: zero already */
+			if (tx->ext_start > p) {
+				p = MIN(tx->ext_start, end); /* a hole: zero already */
 				continue;
 			}
-			lim = MIN(end, ls->ext_end);
+			lim = MIN(end, tx->ext_end);
 		}
 		/* A run of data pages, or of zero pages, up to a message. */
 		if (!page_is_zero(hva)) {
 			while (p + n < lim && n < LIVE_RAM_MSG_PAGES &&
 			       (n == 0 || !page_is_zero(hva + (n << 12))))
 				n++;
-			ret = send_ram(ls, LIVE_MSG_RAM, gpa, n, hva);
+			ret = send_ram(tx, LIVE_MSG_RAM, gpa, n, hva);
 		} else {
 			while (p + z < lim && page_is_zero(hva + (z << 12)))
 				z++;
 			n = z;
 			ret = ls->first_pass ? 0 :
-					       send_ram(ls, LIVE_MSG_ZERO, gpa, z, NULL);
+					       send_ram(tx, LIVE_MSG_ZERO, gpa, z, NULL);
 		}
 		if (ret)
 			return ret;
@@ -218,7 +256,66 @@ static int send_run(struct live_save *ls, const struct mem_region *r,
 			if (poll_peer && (ret = live_save__poll_peer(ls)))
 				return ret;
 			if (atomic_load(&ls->cancel))
-				return live_save__error(ls, -ECANCELED, "cancelled");
+				return tx_error(tx, -ECANCELED, "sending RAM");
+			if (tx == &ls->tx0 && atomic_load(&ls->chan_failed))
+				return -EPIPE; /* the channel's error is reported */
+		}
+	}
+	return 0;
+}
+
+/* Dirty runs inside [lo, hi) of region @r, bits cleared as taken. */
+static int send_range(struct live_tx *tx, const struct mem_region *r,
+		      uint64_t lo, uint64_t hi, uint64_t *since_poll,
+		      bool poll_peer)
+{
+	struct mig_dirty_bitmap *dirty = &tx->ls->dirty;
+	uint64_t s = lo;
+	int ret;
+
+	while (s < hi) {
+		uint64_t e;
+
+		while (s < hi && !mig_dirty__test(dirty, s))
+			s++;
+		if (s >= hi)
+			break;
+		for (e = s; e < hi && mig_dirty__test(dirty, e); e++)
+			;
+		mig_dirty__clear_range(dirty, s, e);
+		ret = send_run(tx, r, s, e, since_poll, poll_peer);
+		if (ret)
+			return ret;
+		s = e;
+	}
+	return 0;
+}
+
+int live_save__send_dirty_tx(struct live_tx *tx, bool poll_peer)
+{
+	struct live_save *ls = tx->ls;
+	const struct guest_mem *mem = ls->mem;
+	uint64_t since_poll = 0;
+	unsigned int i;
+	int ret;
+
+	if (tx->nr <= 1)
+		return live_save__send_dirty(ls, poll_peer);
+	/* Only this sender's shards, and only inside them (bitmap words). */
+	for (i = 0; i < mem->nr_regions; i++) {
+		const struct mem_region *r = &mem->regions[i];
+		uint64_t lo = r->offset >> 12, hi = (r->offset + r->size) >> 12;
+		uint64_t sh;
+
+		for (sh = lo / LIVE_SHARD_PAGES; sh * LIVE_SHARD_PAGES < hi; sh++) {
+			uint64_t a = MAX(lo, sh * LIVE_SHARD_PAGES);
+			uint64_t b = MIN(hi, (sh + 1) * LIVE_SHARD_PAGES);
+
+			if (sh % tx->nr != tx->index)
+				continue;
+			ret = send_range(tx, r, a, b, &since_poll, poll_peer);
+			if (ret)
+				return ret;
 		}
 	}
 	return 0;
@@ -227,6 +324,7 @@ static int send_run(struct live_save *ls, const struct mem_region *r,
 int live_save__send_dirty(struct live_save *ls, bool poll_peer)
 {
 	const struct guest_mem *mem = ls->mem;
+	struct live_tx *tx = &ls->tx0;
 	uint64_t since_poll = 0;
 	unsigned int i;
 	int ret;
@@ -244,7 +342,7 @@ int live_save__send_dirty(struct live_save *ls, bool poll_peer)
 			while (s < e) {
 				uint64_t ce = MIN(e, s + (64ULL << 8));
 
-				ret = send_run(ls, r, s, ce, &since_poll, poll_peer);
+				ret = send_run(tx, r, s, ce, &since_poll, poll_peer);
 				if (ret)
 					return ret;
 				s = ce;

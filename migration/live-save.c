@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include "migration/live-wire.h"
@@ -61,7 +62,17 @@ int live_save__create(const struct live_save_env *env,
 		ls->p.timeout_ms = LIVE_DEFAULT_TIMEOUT_MS;
 	ls->mem = migration__memory(env->mig);
 	ls->fd = -1;
-	ls->sp.pipe[0] = ls->sp.pipe[1] = -1;
+	ls->tx0.sp.pipe[0] = ls->tx0.sp.pipe[1] = -1;
+	for (unsigned int i = 0; i < ARRAY_SIZE(ls->chans); i++) {
+		ls->chans[i].fd = -1;
+		ls->chans[i].sp.pipe[0] = ls->chans[i].sp.pipe[1] = -1;
+	}
+	if (!ls->p.channels)
+		ls->p.channels = LIVE_DEFAULT_CHANNELS;
+	if (ls->p.max_bandwidth || !env->connect)
+		ls->p.channels = 1;
+	if (ls->p.channels > LIVE_MAX_CHANNELS)
+		ls->p.channels = LIVE_MAX_CHANNELS;
 	pthread_mutex_init(&ls->lock, NULL);
 	ls->st.phase = LIVE_PHASE_SETUP;
 	*out = ls;
@@ -74,7 +85,8 @@ void live_save__destroy(struct live_save *ls)
 		return;
 	mig_dirty__exit(&ls->dirty);
 	live_save__sinks_exit(ls);
-	live_splice__exit(&ls->sp);
+	live_save__channels_close(ls);
+	live_tx__exit(&ls->tx0);
 	pthread_mutex_destroy(&ls->lock);
 	free(ls);
 }
@@ -85,8 +97,12 @@ void live_save__cancel(struct live_save *ls)
 	pthread_mutex_lock(&ls->lock);
 	/* Unblock a send or receive in progress; not after the switchover. */
 	if (ls->fd >= 0 && ls->st.phase != LIVE_PHASE_SWITCHOVER &&
-	    ls->st.phase != LIVE_PHASE_COMPLETED)
+	    ls->st.phase != LIVE_PHASE_COMPLETED) {
 		shutdown(ls->fd, SHUT_RDWR);
+		for (unsigned int i = 0; i < ls->nr_chans; i++)
+			if (ls->chans[i].fd >= 0)
+				shutdown(ls->chans[i].fd, SHUT_RDWR);
+	}
 	pthread_mutex_unlock(&ls->lock);
 }
 
@@ -143,6 +159,9 @@ static int send_hello(struct live_save *ls)
 	state__put_string(w, "format", "ferry-live");
 	state__put_u32(w, "version", LIVE_VERSION);
 	state__put_string(w, "arch", "x86_64");
+	/* RAM connections (the main one included) and their session. */
+	state__put_u32(w, "channels", ls->p.channels);
+	state__put_u64(w, "session", ls->session);
 	state__begin(w, "memory");
 	state__put_u64(w, "size", ls->mem->size);
 	state__end(w);
@@ -345,16 +364,23 @@ int live_save__run(struct live_save *ls, int fd)
 	if (!ret && (ret = live_save__sinks_init(ls)))
 		live_save__error(ls, ret, "out of memory");
 	/*
-	 * Best effort: without the pipe, RAM is sent with plain copies. A
-	 * fresh pipe per run: a failed run may have left bytes in the old.
+	 * A fresh pipe per run: a failed run may have left bytes in the old.
+	 * The session number ties RAM channels to this run.
 	 */
-	live_splice__exit(&ls->sp);
-	if (!ret)
-		ls->use_splice = !live_splice__init(&ls->sp);
+	if (!ret) {
+		live_tx__init(&ls->tx0, ls, fd);
+		if (getrandom(&ls->session, sizeof(ls->session), 0) !=
+		    sizeof(ls->session))
+			ls->session = live__now_ns();
+		ls->nr_chans = 0;
+		atomic_store(&ls->chan_failed, false);
+	}
 	if (!ret)
 		ret = send_hello(ls);
 	if (!ret)
 		ret = wait_reply(ls, LIVE_MSG_ACCEPT, "the destination's answer");
+	if (!ret)
+		ret = live_save__channels_open(ls);
 	if (!ret)
 		ret = start_sources(ls);
 	if (!ret)
@@ -399,6 +425,7 @@ int live_save__run(struct live_save *ls, int fd)
 	}
 
 	/* Failure: tell the peer (best effort), then undo everything. */
+	live_save__channels_close(ls);
 	if (!atomic_load(&ls->cancel))
 		ret = peer_reason(ls, ret);
 	if (ret != -EREMOTEIO)

@@ -36,6 +36,9 @@ const char *live_wire__type_name(uint32_t type)
 	case LIVE_MSG_STATE: return "STATE";
 	case LIVE_MSG_END: return "END";
 	case LIVE_MSG_ABORT: return "ABORT";
+	case LIVE_MSG_CHANNEL: return "CHANNEL";
+	case LIVE_MSG_CHANNEL_END: return "CHANNEL_END";
+	case LIVE_MSG_CHANNELS_DONE: return "CHANNELS_DONE";
 	case LIVE_MSG_ACCEPT: return "ACCEPT";
 	case LIVE_MSG_REFUSE: return "REFUSE";
 	case LIVE_MSG_SWITCHOVER_ACK: return "SWITCHOVER_ACK";
@@ -62,10 +65,14 @@ uint64_t live_wire__max_len(uint32_t type)
 	case LIVE_MSG_REFUSE:
 	case LIVE_MSG_ERROR:
 		return LIVE_TEXT_MAX;
+	case LIVE_MSG_CHANNEL:
+		return LIVE_CHANNEL_LEN;
 	case LIVE_MSG_END:
 	case LIVE_MSG_ACCEPT:
 	case LIVE_MSG_SWITCHOVER_ACK:
 	case LIVE_MSG_DONE:
+	case LIVE_MSG_CHANNEL_END:
+	case LIVE_MSG_CHANNELS_DONE:
 		return 0;
 	}
 	return 0;
@@ -202,7 +209,7 @@ int live_addr__listen(const struct live_addr *a)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	tune(fd, a->family);
 	if (bind(fd, (const struct sockaddr *)&a->sa, a->salen) < 0 ||
-	    listen(fd, 1) < 0) {
+	    listen(fd, LIVE_MAX_CHANNELS) < 0) { /* main + RAM channels */
 		ret = -errno;
 		close(fd);
 		return ret;
@@ -361,8 +368,13 @@ int live_splice__recv_to_file(struct live_splice *sp, int fd, int file,
 
 int live_wire__send_preamble(int fd)
 {
+	return live_wire__send_preamble_flags(fd, 0);
+}
+
+int live_wire__send_preamble_flags(int fd, uint32_t flags)
+{
 	uint8_t p[LIVE_PREAMBLE_SIZE];
-	uint32_t v = htobe32(LIVE_VERSION), f = 0;
+	uint32_t v = htobe32(LIVE_VERSION), f = htobe32(flags);
 
 	memcpy(p, LIVE_MAGIC, 8);
 	memcpy(p + 8, &v, 4);
@@ -371,6 +383,12 @@ int live_wire__send_preamble(int fd)
 }
 
 int live_wire__recv_preamble(int fd, char *err, size_t errlen)
+{
+	return live_wire__recv_preamble_flags(fd, 0, err, errlen);
+}
+
+int live_wire__recv_preamble_flags(int fd, uint32_t flags, char *err,
+				   size_t errlen)
 {
 	uint8_t p[LIVE_PREAMBLE_SIZE];
 	uint32_t v, f;
@@ -392,8 +410,8 @@ int live_wire__recv_preamble(int fd, char *err, size_t errlen)
 			 be32toh(v), LIVE_VERSION);
 		return -EPROTO;
 	}
-	if (f) {
-		snprintf(err, errlen, "unknown preamble flags 0x%x", be32toh(f));
+	if (be32toh(f) != flags) {
+		snprintf(err, errlen, "unexpected preamble flags 0x%x", be32toh(f));
 		return -EPROTO;
 	}
 	return 0;

@@ -34,8 +34,11 @@
 #include "vmm/util.h"
 
 #define LIVE_MAGIC "FERRYLIV"
-/* 2: handlers carry a compatibility word (VFIO migration flags). */
-#define LIVE_VERSION 2u
+/*
+ * 2: handlers carry a compatibility word (VFIO migration flags).
+ * 3: RAM channels (extra connections for the first RAM pass).
+ */
+#define LIVE_VERSION 3u
 #define LIVE_PREAMBLE_SIZE 16
 #define LIVE_HDR_SIZE 16
 
@@ -47,6 +50,9 @@ enum live_msg_type {
 	LIVE_MSG_STATE = 5,
 	LIVE_MSG_END = 6,
 	LIVE_MSG_ABORT = 7,
+	LIVE_MSG_CHANNEL = 8,       /* first on a RAM channel: session, index */
+	LIVE_MSG_CHANNEL_END = 9,   /* a RAM channel has sent all it will */
+	LIVE_MSG_CHANNELS_DONE = 10, /* main: every channel ended; join them */
 	LIVE_MSG_ACCEPT = 0x81,
 	LIVE_MSG_REFUSE = 0x82,
 	LIVE_MSG_SWITCHOVER_ACK = 0x83,
@@ -66,6 +72,19 @@ enum live_msg_type {
 #define LIVE_HELLO_MAX (2u << 20)
 /* Text of REFUSE / ERROR / ABORT. */
 #define LIVE_TEXT_MAX 512u
+/* CHANNEL payload: be64 session, be32 channel index (1..), be32 0. */
+#define LIVE_CHANNEL_LEN 16u
+/* RAM connections at most (the main one included). */
+#define LIVE_MAX_CHANNELS 8u
+/*
+ * First-pass pages are dealt to channels in shards of this many pages
+ * by memfd page number: a multiple of 64, so no two channels ever touch
+ * the same word of a page bitmap (either side), and each page always
+ * travels on the same connection.
+ */
+#define LIVE_SHARD_PAGES 512u
+/* Preamble flag of a RAM channel connection. */
+#define LIVE_PREAMBLE_F_CHANNEL 1u
 
 /* Name of a message type for errors ("RAM", "DONE", ...). */
 const char *live_wire__type_name(uint32_t type);
@@ -159,6 +178,11 @@ int live_wire__send_spliced(int fd, struct live_splice *sp, uint32_t type,
 /* Send the preamble / check a received one (-EPROTO with @err). */
 int live_wire__send_preamble(int fd);
 int live_wire__recv_preamble(int fd, char *err, size_t errlen);
+/* The same with @flags (LIVE_PREAMBLE_F_CHANNEL or 0). */
+int live_wire__send_preamble_flags(int fd, uint32_t flags);
+/* Accepts exactly @flags. */
+int live_wire__recv_preamble_flags(int fd, uint32_t flags, char *err,
+				   size_t errlen);
 
 /*
  * Send one message: header then @nparts buffers as its payload (the

@@ -6,7 +6,9 @@
  * fd, reads (never sets) the paused VM's vCPU and irqchip state for a
  * snapshot, and drives VFIO migration, but it never runs the guest.
  * The worker thread is created before the main thread confines itself
- * (vmm/worker.h), so main's narrower table does not apply to it.
+ * (vmm/worker.h), so main's narrower table does not apply to it. It may
+ * start threads (the RAM channel senders of a live migration's first
+ * pass), which keep this filter.
  */
 #include <linux/kvm.h>
 #include <linux/vfio.h>
@@ -88,5 +90,6 @@ const struct sc_policy policy_migration = {
 	.name = "migration",
 	.rules = migration_rules,
 	.nr_rules = ARRAY_SIZE(migration_rules),
-	.bases = SC_BASE_COMMON,
+	/* threads: the RAM channel senders of a live migration's first pass */
+	.bases = SC_BASE_COMMON | SC_BASE_THREADS,
 };

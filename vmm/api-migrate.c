@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "migration/live-wire.h"
 #include "vmm/request.h"
 
 static int get_uint(struct json_object *val, const char *key, uint64_t min,
@@ -70,6 +71,9 @@ int api_migrate__parse(struct json_object *o, struct vmm_request *req,
 		} else if (!strcmp(key, "max_bandwidth")) {
 			ret = get_uint(val, key, 0, INT64_MAX, &v, err, errlen);
 			p->live.max_bandwidth = v;
+		} else if (!strcmp(key, "channels")) {
+			ret = get_uint(val, key, 1, LIVE_MAX_CHANNELS, &v, err, errlen);
+			p->live.channels = (uint32_t)v;
 		} else if (!strcmp(key, "on_timeout")) {
 			const char *s = json_object_get_string(val);
 

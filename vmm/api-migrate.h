@@ -19,7 +19,8 @@ struct vmm_response;
  *   {"url": "tcp:ADDR:PORT" | "unix:PATH",   required
  *    "downtime_limit_ms": 1..60000, "max_iterations": 1..10000,
  *    "timeout_ms": 1..86400000, "on_timeout": "switchover" | "fail",
- *    "max_bandwidth": bytes/s (0 = unlimited), "ignore_blockers": bool}
+ *    "max_bandwidth": bytes/s (0 = unlimited), "ignore_blockers": bool,
+ *    "channels": 1..LIVE_MAX_CHANNELS (RAM connections of the first pass)}
  * Returns 0, or -EINVAL with "$.key: reason" in @err.
  */
 int api_migrate__parse(struct json_object *o, struct vmm_request *req,

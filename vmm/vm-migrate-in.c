@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <linux/kvm.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +34,31 @@
 #define IN_CPUID_MAX 256
 
 struct incoming {
+	int lfd;   /* listening: RAM channels connect after the first */
 	const struct vm_config *host;
 	struct vm *vm; /* built by prepare */
 	vm_incoming_ready_fn ready;
 	vm_incoming_confine_fn confine;
 	void *ready_opaque;
 };
+
+/* A RAM channel: the next connection, within @timeout_ms. */
+static int accept_channel(void *opaque, unsigned int timeout_ms)
+{
+	struct incoming *in = opaque;
+	struct pollfd pfd = { .fd = in->lfd, .events = POLLIN };
+	int n, fd;
+
+	do {
+		n = poll(&pfd, 1, (int)timeout_ms);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -ETIMEDOUT;
+	fd = accept4(in->lfd, NULL, NULL, SOCK_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
 
 static int confine(void *opaque)
 {
@@ -176,7 +196,8 @@ int vm__migrate_incoming(const struct vm_config *host, const char *url,
 			       .confine = confine_fn, .ready_opaque = opaque };
 	struct live_load_env env = { .prepare = prepare, .opaque = &in,
 				     .ready = ready_fn ? ready : NULL,
-				     .confine = confine_fn ? confine : NULL };
+				     .confine = confine_fn ? confine : NULL,
+				     .accept = accept_channel };
 	struct live_addr addr;
 	int lfd, fd, ret;
 
@@ -193,15 +214,20 @@ int vm__migrate_incoming(const struct vm_config *host, const char *url,
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	} while (fd < 0 && errno == EINTR);
 	ret = fd < 0 ? -errno : 0;
-	close(lfd);
-	if (addr.family == AF_UNIX)
-		unlink(((struct sockaddr_un *)&addr.sa)->sun_path);
 	if (ret) {
+		close(lfd);
+		if (addr.family == AF_UNIX)
+			unlink(((struct sockaddr_un *)&addr.sa)->sun_path);
 		snprintf(err, errlen, "accept on %s: %s", url, strerror(-ret));
 		return ret;
 	}
+	/* Still listening while loading: RAM channels connect after ACCEPT. */
+	in.lfd = lfd;
 	ret = live__load(fd, &env, err, errlen);
 	close(fd);
+	close(lfd);
+	if (addr.family == AF_UNIX)
+		unlink(((struct sockaddr_un *)&addr.sa)->sun_path);
 	if (ret) {
 		/* The caller may have attached to it in ready(): it destroys. */
 		*out = in.vm;

@@ -145,6 +145,18 @@ static void env_resume(void *opaque)
 	post(opaque, MIG_REQ_RESUME, NULL);
 }
 
+/* A RAM channel: one more connection to the same destination. */
+static int env_connect(void *opaque)
+{
+	struct vm_migrate *m = opaque;
+	struct live_addr addr;
+
+	pthread_mutex_lock(&m->lock);
+	addr = m->addr;
+	pthread_mutex_unlock(&m->lock);
+	return live_addr__connect(&addr);
+}
+
 /* CPUID the guest sees: (function, index, eax, ebx, ecx, edx) each. */
 static int env_hello(void *opaque, struct state_writer *w)
 {
@@ -351,7 +363,7 @@ int vm__migrate_start(struct vm *vm, const struct vm_migrate_params *p,
 	struct live_save_env env = {
 		.mig = vm->mig, .hello = env_hello,
 		.run_paused = env_run_paused, .resume = env_resume,
-		.opaque = m,
+		.connect = env_connect, .opaque = m,
 	};
 	struct live_addr addr;
 	struct live_save *ls;

@@ -11,6 +11,7 @@
 #                carries: on-timeout=fail fails and the source runs on;
 #                on-timeout=switchover switches over anyway
 #   pingpong     10 migrations of one VM back and forth
+#   channels     the first RAM pass over 4 TCP connections, then 1 and 8
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/live-lib.sh"
 case_=${1:?case}
@@ -95,6 +96,25 @@ nonconverge)
 	grep -q "switched over anyway" "$WORK/s.migrate" || { cat "$WORK/s.migrate"; fail "no note"; }
 	finish_guest d2
 	pass "non-convergence: fail, then switchover anyway ($(grep completed "$WORK/s.migrate"))"
+	;;
+channels)
+	VM_MEM=128M
+	start_source v0 A "mem=96M rate=4096 pause_ms=2"
+	side=B
+	for n in 4 1 8; do
+		start_dest "d$n" $side --log-level debug
+		migrate_ok "$([ $n = 4 ] && echo v0 || echo "$prev")" "$DEST_URL" downtime=300 channels=$n
+		if [ $n -gt 1 ]; then
+			grep -q "migration: $n RAM channels" "$WORK/d$n.err" ||
+				{ tail "$WORK/d$n.err"; fail "destination d$n did not take $n RAM connections"; }
+		fi
+		grep -o "[0-9]* ms total, [0-9]* ms downtime" "$WORK/$([ $n = 4 ] && echo v0 || echo "$prev").migrate"
+		prev=d$n
+		side=$([ $side = A ] && echo B || echo A)
+	done
+	assert_running d8
+	finish_guest d8
+	pass "channels: 4, 1 and 8 RAM connections; every page verified"
 	;;
 pingpong)
 	VM_MEM=48M

@@ -200,6 +200,8 @@ def run_ferry_vm(a, work, dev, extra_src, extra_dst):
         wait_for(lambda: passes(src_out) >= a.warm_passes, 300, "ferry: memtest passes")
         body = {"url": f"tcp:127.0.0.1:{port}", "downtime_limit_ms": a.downtime,
                 "on_timeout": "switchover"}
+        if a.channels:
+            body["channels"] = a.channels
         if dev:
             body["switchover_ack"] = dev["ack"]
         st, body = api(src_sock, "PUT", "/migration", body)
@@ -327,6 +329,9 @@ def main():
     ap.add_argument("--cases", default=DEFAULT_CASES,
                     help="comma-separated: " + DEFAULT_CASES)
     ap.add_argument("--no-qemu", action="store_true")
+    ap.add_argument("--channels", type=int, default=0,
+                    help="ferry's RAM connections for the first pass "
+                         "(1..8; default: ferry's own, 2)")
     a = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="ferry-bench-mig.")

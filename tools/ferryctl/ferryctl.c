@@ -61,6 +61,7 @@ static const char usage[] =
 	"             until it is complete (no time limit unless --timeout)\n"
 	"  migrate URL [downtime=MS] [bandwidth=BYTES/S] [iterations=N]\n"
 	"          [timeout=MS] [on-timeout=switchover|fail] [ignore-blockers=1]\n"
+	"          [channels=N]\n"
 	"             live-migrate to `ferry --incoming URL` (tcp:ADDR:PORT or\n"
 	"             unix:PATH) with a live progress line (PUT/GET /migration)\n"
 	"  migrate status | migrate cancel\n"

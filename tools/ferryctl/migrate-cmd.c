@@ -130,6 +130,7 @@ static int build_body(const char *url, int argc, char **argv, char *body,
 			{ "iterations", "max_iterations" },
 			{ "timeout", "timeout_ms" },
 			{ "bandwidth", "max_bandwidth" },
+			{ "channels", "channels" },
 		};
 		size_t k;
 		char *end;

@@ -5,18 +5,22 @@
  */
 #include "live-test-fixture.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "migration/dirty.h"
+#include "migration/live-wire.h"
 #include "migration/live.h"
 #include "migration/registry.h"
 #include "migration/state-fdt.h"
@@ -265,11 +269,57 @@ static int h_confine(void *o)
 	return h->confine == 2 ? -EPERM : 0;
 }
 
+/* Source: a RAM channel is one more socketpair; its far end is queued. */
+static int h_connect(void *o)
+{
+	struct harness *h = o;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		return -errno;
+	if (h->chan_bad_session) {
+		/* A stranger: the destination must reject what it says. */
+		uint8_t junk[LIVE_PREAMBLE_SIZE + LIVE_HDR_SIZE + LIVE_CHANNEL_LEN];
+
+		memset(junk, 0x5a, sizeof(junk));
+		close(sv[0]);
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+			return -errno;
+		assert_int_equal(write(sv[0], junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	}
+	pthread_mutex_lock(&h->chan_lock);
+	assert_true(h->chan_made < 8);
+	h->chan_fds[h->chan_made++] = sv[1];
+	pthread_cond_broadcast(&h->chan_cond);
+	pthread_mutex_unlock(&h->chan_lock);
+	return sv[0];
+}
+
+/* Destination: the next queued channel end, within @ms. */
+static int h_accept(void *o, unsigned int ms)
+{
+	struct harness *h = o;
+	struct timespec until;
+	int fd = -ETIMEDOUT;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000 + 1;
+	pthread_mutex_lock(&h->chan_lock);
+	while (h->chan_taken == h->chan_made &&
+	       pthread_cond_timedwait(&h->chan_cond, &h->chan_lock, &until) == 0)
+		;
+	if (h->chan_taken < h->chan_made)
+		fd = h->chan_fds[h->chan_taken++];
+	pthread_mutex_unlock(&h->chan_lock);
+	return fd;
+}
+
 static void *dst_thread(void *arg)
 {
 	struct harness *h = arg;
 	struct live_load_env env = { .prepare = prepare, .opaque = h,
-				     .confine = h->confine ? h_confine : NULL };
+				     .confine = h->confine ? h_confine : NULL,
+				     .accept = h->dst_no_accept ? NULL : h_accept };
 
 	h->dst_tid = gettid();
 
@@ -290,7 +340,8 @@ void run(struct harness *h)
 {
 	struct live_save_env env = {
 		.mig = h->src.mig, .hello = hello, .run_paused = h_run_paused,
-		.resume = h_resume, .progress = h_progress, .opaque = h,
+		.resume = h_resume, .progress = h_progress,
+		.connect = h_connect, .opaque = h,
 	};
 	pthread_t t;
 
@@ -306,6 +357,9 @@ struct harness *harness_new(void)
 {
 	struct harness *h = calloc(1, sizeof(*h));
 
+	pthread_mutex_init(&h->chan_lock, NULL);
+	pthread_cond_init(&h->chan_cond, NULL);
+
 	side_init(&h->src, true);
 	side_init(&h->dst, false);
 	h->src.guest.writes_per_iter = 20;
@@ -314,6 +368,11 @@ struct harness *harness_new(void)
 
 void harness_free(struct harness *h)
 {
+	/* Channel ends the destination never took. */
+	while (h->chan_taken < h->chan_made)
+		close(h->chan_fds[h->chan_taken++]);
+	pthread_cond_destroy(&h->chan_cond);
+	pthread_mutex_destroy(&h->chan_lock);
 	live_save__destroy(h->ls);
 	side_exit(&h->src);
 	side_exit(&h->dst);

@@ -11,6 +11,7 @@
 #ifndef TESTS_UNIT_MIGRATION_LIVE_TEST_FIXTURE_H
 #define TESTS_UNIT_MIGRATION_LIVE_TEST_FIXTURE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -65,6 +66,13 @@ struct harness {
 	bool dst_close_early; /* destination drops the connection at once */
 	int confine;          /* 0: no confine hook; 1: it succeeds; 2: it fails */
 	pid_t dst_tid, confine_tid;
+	/* RAM channels: socketpairs made by connect, handed out by accept. */
+	bool dst_no_accept;   /* the destination takes one connection only */
+	bool chan_bad_session; /* connect hands out a channel from nowhere */
+	int chan_fds[8];      /* destination ends not yet accepted */
+	unsigned int chan_made, chan_taken;
+	pthread_mutex_t chan_lock;
+	pthread_cond_t chan_cond;
 };
 
 /*

@@ -91,6 +91,65 @@ static void test_confine_fails(void **state)
 	harness_free(h);
 }
 
+/* RAM channels: the first pass dealt over three connections. */
+static void test_channels(void **state)
+{
+	struct harness *h = harness_new();
+	struct live_status st;
+
+	h->params.channels = 3;
+	run(h);
+	live_save__status(h->ls, &st);
+	assert_int_equal(h->src_ret, 0);
+	assert_int_equal(h->dst_ret, 0);
+	assert_int_equal(st.phase, LIVE_PHASE_COMPLETED);
+	assert_int_equal(h->chan_made, 2);
+	assert_int_equal(h->chan_taken, 2);
+	/* Every byte, later rewrites included, and the device state. */
+	assert_memory_equal(h->src.mem->base, h->dst.mem->base, MEM_SIZE);
+	assert_int_equal(h->dst.dev.data_len, 200000);
+	assert_memory_equal(h->src.dev.data, h->dst.dev.data, 200000);
+	assert_int_equal(h->dst.dev.applies, 1);
+	assert_true(st.pages_sent >= 1024);
+	harness_free(h);
+}
+
+/* A destination that takes one connection refuses before state flows. */
+static void test_channels_refused(void **state)
+{
+	struct harness *h = harness_new();
+	struct live_status st;
+
+	h->params.channels = 2;
+	h->dst_no_accept = true;
+	run(h);
+	live_save__status(h->ls, &st);
+	assert_int_equal(h->src_ret, -EREMOTEIO);
+	assert_non_null(strstr(st.message, "takes one"));
+	assert_int_equal(h->pauses, 0);
+	assert_int_equal(h->src.guest.starts, 0);
+	harness_free(h);
+}
+
+/* A channel that does not belong to this migration: refused, no load. */
+static void test_channel_stranger(void **state)
+{
+	struct harness *h = harness_new();
+	struct live_status st;
+
+	h->params.channels = 2;
+	h->chan_bad_session = true;
+	run(h);
+	live_save__status(h->ls, &st);
+	assert_int_not_equal(h->src_ret, 0);
+	assert_int_not_equal(h->dst_ret, 0);
+	assert_non_null(strstr(h->dst_err, "RAM channel"));
+	assert_int_equal(st.phase, LIVE_PHASE_FAILED);
+	assert_int_equal(h->dst.dev.applies, 0);
+	assert_int_equal(h->resumes, h->pauses);
+	harness_free(h);
+}
+
 static void test_refused(void **state)
 {
 	struct harness *h = harness_new();
@@ -207,6 +266,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_migrate_all),
 		cmocka_unit_test(test_confined_loader),
+		cmocka_unit_test(test_channels),
+		cmocka_unit_test(test_channels_refused),
+		cmocka_unit_test(test_channel_stranger),
 		cmocka_unit_test(test_confine_fails),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_cancel),
