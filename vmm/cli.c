@@ -28,6 +28,7 @@ enum {
 	OPT_CHROOT,
 	OPT_USER,
 	OPT_CPUID_COMPAT,
+	OPT_NO_ACPI,
 	OPT_VFIO_USER,
 	OPT_VFIO,
 	OPT_LOG_LEVEL,
@@ -53,6 +54,7 @@ static const struct option long_opts[] = {
 	{ "chroot", required_argument, NULL, OPT_CHROOT },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ "cpuid-compat", no_argument, NULL, OPT_CPUID_COMPAT },
+	{ "no-acpi", no_argument, NULL, OPT_NO_ACPI },
 	{ "vfio-user", required_argument, NULL, OPT_VFIO_USER },
 	{ "vfio", required_argument, NULL, OPT_VFIO },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -82,6 +84,8 @@ const char *cli__usage(void)
 	       "                         input always comes from stdin\n"
 	       "  --cpuid-compat         hide CPUID features (CX16, XSAVE) that a\n"
 	       "                         software-emulated KVM cannot execute\n"
+	       "  --no-acpi              no ACPI tables: guests find CPUs and the\n"
+	       "                         IOAPIC through the MP table only\n"
 	       "\n"
 	       "Devices:\n"
 	       "  --vfio-user id=NAME,socket=PATH[,migration=auto|on|off]\n"
@@ -333,6 +337,9 @@ static int parse_one(struct cli_options *o, int opt, const char *arg,
 		return parse_user(o, arg, err, errlen);
 	case OPT_CPUID_COMPAT:
 		cfg->cpuid_compat = true;
+		return 0;
+	case OPT_NO_ACPI:
+		cfg->no_acpi = true;
 		return 0;
 	case OPT_VFIO_USER:
 		return parse_vfio(cfg, VFIO_KIND_USER, arg, err, errlen);

@@ -78,7 +78,8 @@ struct json_object *config__to_json_object(const struct vm_config *cfg)
 	      add(o, "api_sock", json_object_new_string(cfg->api_sock))) &&
 	     add(o, "seccomp",
 		 json_object_new_string(config_json_seccomp_names[cfg->seccomp])) &&
-	     add(o, "cpuid_compat", json_object_new_boolean(cfg->cpuid_compat));
+	     add(o, "cpuid_compat", json_object_new_boolean(cfg->cpuid_compat)) &&
+	     add(o, "acpi", json_object_new_boolean(!cfg->no_acpi));
 	if (!ok)
 		goto err;
 	for (i = 0; i < cfg->nr_vfio && i < CONFIG_MAX_VFIO; i++) {

@@ -337,6 +337,14 @@ static int apply_member(struct vm_config *cfg, const char *key,
 			cfg->seccomp = (enum seccomp_mode)e;
 		return ret;
 	}
+	if (strcmp(key, "acpi") == 0) {
+		if (!json_object_is_type(v, json_type_boolean))
+			return fail(err, errlen, path,
+				    "expected true or false, got %s",
+				    type_name(v));
+		cfg->no_acpi = !json_object_get_boolean(v);
+		return 0;
+	}
 	if (strcmp(key, "cpuid_compat") == 0) {
 		if (!json_object_is_type(v, json_type_boolean))
 			return fail(err, errlen, path,

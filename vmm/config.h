@@ -62,6 +62,7 @@ struct vm_config {
 	char api_sock[PATH_MAX];    /* empty: no API socket */
 	enum seccomp_mode seccomp;
 	bool cpuid_compat;      /* mask CPUID features this host's emulator lacks */
+	bool no_acpi;           /* boot without ACPI tables (MP table only) */
 	unsigned int nr_vfio;
 	struct vfio_config vfio[CONFIG_MAX_VFIO];
 };

@@ -187,6 +187,8 @@ static int load_kernel(struct vm *vm, struct boot_info *bi)
 		return ret;
 	}
 	/* The same CPUs and IOAPIC for ACPI-first guests (vmm/acpi.h). */
+	if (vm->cfg.no_acpi)
+		return 0;
 	ret = acpi__write(vm->mem, &(struct acpi_config){
 					   .nr_cpus = vm->nr_vcpus,
 					   .ioapic_id = (uint8_t)vm->nr_vcpus,

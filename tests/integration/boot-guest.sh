@@ -26,6 +26,13 @@ for src in acpi mptable; do
 	expect_out "smp: 3/3 cpus online" "smp from $src"
 	pass "smp with 3 vCPUs found through $src"
 done
+# --no-acpi: no RSDP for the guest to find; the MP table still works.
+run_guest 120 --kernel "$GUEST" --vcpus 2 --no-acpi --cmdline "mode=smp cpu_tables=acpi"
+[ "$status" -ne 1 ] || fail "found ACPI tables with --no-acpi"
+run_guest 120 --kernel "$GUEST" --vcpus 2 --no-acpi --cmdline "mode=smp"
+expect_status 1 "smp with --no-acpi"
+expect_out "smp: 2 cpus from MP table" "smp with --no-acpi"
+pass "--no-acpi: no ACPI tables, CPUs from the MP table"
 
 run_guest 300 --kernel "$GUEST" --memory 256M --cmdline "mode=memtest mem=64M passes=3"
 expect_status 1 "memtest 64M"

@@ -83,6 +83,7 @@ static void test_cli__defaults_and_all_flags(void **state)
 			       "console=ttyS0 x=1", "--memory", "1G", "--vcpus",
 			       "4", "--serial", "file:/tmp/log", "--api-sock",
 			       "/tmp/api", "--seccomp", "trap", "--cpuid-compat",
+			       "--no-acpi",
 			       "--log-level", "debug", "--user", "1000:1001",
 			       "--chroot", "/srv/jail"),
 			 CLI_RUN);
@@ -95,6 +96,7 @@ static void test_cli__defaults_and_all_flags(void **state)
 	assert_string_equal(opts.vm.api_sock, "/tmp/api");
 	assert_int_equal(opts.vm.seccomp, SECCOMP_MODE_TRAP);
 	assert_true(opts.vm.cpuid_compat);
+	assert_true(opts.vm.no_acpi);
 	assert_int_equal(opts.log_level, LOG_LEVEL_DEBUG);
 	assert_true(opts.have_user);
 	assert_int_equal(opts.uid, 1000);

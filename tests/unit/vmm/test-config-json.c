@@ -64,6 +64,7 @@ static void assert_config_equal(const struct vm_config *a,
 	assert_string_equal(a->api_sock, b->api_sock);
 	assert_int_equal(a->seccomp, b->seccomp);
 	assert_int_equal(a->cpuid_compat, b->cpuid_compat);
+	assert_int_equal(a->no_acpi, b->no_acpi);
 	assert_int_equal(a->nr_vfio, b->nr_vfio);
 	for (i = 0; i < a->nr_vfio; i++) {
 		assert_int_equal(a->vfio[i].kind, b->vfio[i].kind);
@@ -104,6 +105,7 @@ static void test_config_json__round_trip_full(void **state)
 	strcpy(cfg.api_sock, "/run/ferry.sock");
 	cfg.seccomp = SECCOMP_MODE_TRAP;
 	cfg.cpuid_compat = true;
+	cfg.no_acpi = true;
 	cfg.nr_vfio = 2;
 	cfg.vfio[0] = (struct vfio_config){ .kind = VFIO_KIND_USER,
 					    .id = "nic0",
@@ -202,6 +204,7 @@ static const struct bad_case bad_cases[] = {
 	{ "{\"serial\": 1}", "$.serial: expected a string" },
 	{ "{\"seccomp\": \"maybe\"}", "$.seccomp: must be one of \"kill\", \"trap\", \"log\", \"off\"" },
 	{ "{\"cpuid_compat\": 1}", "$.cpuid_compat: expected true or false" },
+	{ "{\"acpi\": \"yes\"}", "$.acpi: expected true or false" },
 	{ "{\"vfio\": {}}", "$.vfio: expected an array, got object" },
 	{ "{\"vfio\": [1]}", "$.vfio[0]: expected an object, got int" },
 	{ "{\"vfio\": [{\"id\": \"a\", \"socket\": \"/s\"}]}", "$.vfio[0]: missing \"kind\"" },
