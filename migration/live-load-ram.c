@@ -221,6 +221,9 @@ static void *chan_main(void *arg)
 		if (live_load__recv_ram(l, rx, &m))
 			break;
 	}
+	/* A failed channel hangs up, so the source's sends fail at once. */
+	if (rx->ret)
+		shutdown(rx->fd, SHUT_RDWR);
 	return NULL;
 }
 
