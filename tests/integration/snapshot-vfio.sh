@@ -7,10 +7,18 @@
 # restore equals the one logged at the save, and after 20 cycles the
 # guest verifies everything and passes. Also: a device with
 # migration=off blocks the snapshot with its reason.
+# SNAPSHOT_VFIO_IRQ=intx runs the same with the devices' completions on
+# INTx (ferry-testdev --intx on, guest irq=intx) instead of MSI-X.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/vfio-lib.sh"
 
 CYCLES=${SNAPSHOT_VFIO_CYCLES:-20}
+TD_ARGS=(--dirty-rate 4M)
+GUEST_IRQ=
+if [ "${SNAPSHOT_VFIO_IRQ:-msix}" = intx ]; then
+	TD_ARGS+=(--intx on)
+	GUEST_IRQ=" irq=intx"
+fi
 API="$WORK/api.sock"
 api() { curl -s --max-time 60 --unix-socket "$API" -X "$1" "http://localhost$2" \
 	${3:+-H 'Content-Type: application/json' -d "$3"}; }
@@ -34,10 +42,10 @@ mkfifo "$WORK/in"
 exec 3<>"$WORK/in"
 
 gen=0
-start_testdev "d0_$gen" --dirty-rate 4M
-start_testdev "d1_$gen" --dirty-rate 4M
+start_testdev "d0_$gen" "${TD_ARGS[@]}"
+start_testdev "d1_$gen" "${TD_ARGS[@]}"
 "$FERRY" --kernel "$GUEST" --memory 128M --api-sock "$API" \
-	--cmdline "mode=vfio passes=0 devices=2" \
+	--cmdline "mode=vfio passes=0 devices=2$GUEST_IRQ" \
 	--vfio-user "id=d0,socket=$WORK/d0_$gen.sock" \
 	--vfio-user "id=d1,socket=$WORK/d1_$gen.sock" \
 	<"$WORK/in" >"$WORK/out.$gen" 2>"$WORK/err" &
@@ -58,8 +66,8 @@ for ((c = 1; c <= CYCLES; c++)); do
 	wait "$pid" 2>/dev/null
 	rm -f "$API"
 	gen=$c
-	start_testdev "d0_$gen" --dirty-rate 4M
-	start_testdev "d1_$gen" --dirty-rate 4M
+	start_testdev "d0_$gen" "${TD_ARGS[@]}"
+	start_testdev "d1_$gen" "${TD_ARGS[@]}"
 	"$FERRY" --restore "$WORK/snap" --resume --api-sock "$API" \
 		--vfio-user "id=d0,socket=$WORK/d0_$gen.sock" \
 		--vfio-user "id=d1,socket=$WORK/d1_$gen.sock" \
