@@ -108,7 +108,10 @@ const char *cli__usage(void)
 	       "  --incoming URL         wait on tcp:ADDRESS:PORT or unix:PATH for a source\n"
 	       "                         (PUT /migration); memory, vCPUs and devices come\n"
 	       "                         from the source, device sockets/paths from the\n"
-	       "                         command line (by id); the VM runs once received\n"
+	       "                         command line (by id); the VM runs once received.\n"
+	       "                         With --memory SIZE the guest memory is allocated\n"
+	       "                         while waiting (faster receive; a source of another\n"
+	       "                         size is refused)\n"
 	       "\n"
 	       "Control:\n"
 	       "  --api-sock PATH        serve the HTTP/JSON API on this UNIX socket\n"
@@ -299,6 +302,7 @@ static int parse_one(struct cli_options *o, int opt, const char *arg,
 				 arg);
 			return -EINVAL;
 		}
+		o->memory_given = true;
 		return 0;
 	case OPT_VCPUS:
 		errno = 0;
@@ -456,8 +460,12 @@ int cli__parse(int argc, char **argv, struct cli_options *o, char *err,
 		snprintf(err, errlen, "--resume and --restore-mode need --restore");
 		return -EINVAL;
 	}
-	if (o->incoming[0])
+	if (o->incoming[0]) {
+		/* The source decides; a size given here is made in advance. */
+		if (o->memory_given)
+			o->incoming_mem = o->vm.mem_size;
 		return CLI_RUN;
+	}
 	if (o->wait_restore) {
 		if (!o->vm.api_sock[0] || o->restore_dir[0] || o->vm.kernel[0] ||
 		    o->vm.initrd[0] || o->vm.cmdline[0] || o->resume ||

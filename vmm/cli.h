@@ -24,6 +24,9 @@ struct cli_options {
 	bool restore_copy;          /* --restore-mode=copy */
 	/* live migration (issue 6): --incoming URL; empty when not receiving */
 	char incoming[PATH_MAX];
+	/* --memory with --incoming: guest memory to make while waiting */
+	uint64_t incoming_mem;
+	bool memory_given;          /* --memory was on the command line */
 	bool have_user;
 	uid_t uid;
 	gid_t gid;

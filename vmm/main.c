@@ -213,7 +213,8 @@ int main(int argc, char **argv)
 		if (ret)
 			log_err("cannot wait for a snapshot: %s", strerror(-ret));
 	} else if (opts.incoming[0]) { /* live migration (issue 6) */
-		ret = vm__migrate_incoming(&opts.vm, opts.incoming, incoming_ready,
+		ret = vm__migrate_incoming(&opts.vm, opts.incoming,
+					   opts.incoming_mem, incoming_ready,
 					   incoming_confine, &launch, &vm, err,
 					   sizeof(err));
 		if (ret)

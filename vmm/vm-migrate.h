@@ -67,7 +67,9 @@ typedef int (*vm_incoming_confine_fn)(void *opaque);
 
 /*
  * Destination: listen on @url, take one source, build the VM (host-side
- * settings from @host) and load it. Once the VM is built and found
+ * settings from @host) and load it. With @prealloc_size (0: none) the
+ * guest memory is made and filled before the first connection is taken,
+ * and a source with another memory size is refused. Once the VM is built and found
  * compatible, @ready_fn (optional) runs with it: the caller's set-up
  * that must not land in the source's downtime. With @confine_fn
  * (optional), the rest of the stream is then parsed on a loader thread
@@ -78,7 +80,7 @@ typedef int (*vm_incoming_confine_fn)(void *opaque);
  * or NULL. Runs on the main thread.
  */
 int vm__migrate_incoming(const struct vm_config *host, const char *url,
-			 vm_incoming_ready_fn ready_fn,
+			 uint64_t prealloc_size, vm_incoming_ready_fn ready_fn,
 			 vm_incoming_confine_fn confine_fn, void *opaque,
 			 struct vm **out, char *err, size_t errlen);
 

@@ -12,6 +12,10 @@
 #                on-timeout=switchover switches over anyway
 #   pingpong     10 migrations of one VM back and forth
 #   channels     the first RAM pass over 4 TCP connections, then 1 and 8
+#   prealloc     a destination started with --memory allocates the guest
+#                memory while it waits; one with the wrong size refuses
+#                the source (which runs on), one with the right size
+#                takes the VM
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/live-lib.sh"
 case_=${1:?case}
@@ -115,6 +119,23 @@ channels)
 	assert_running d8
 	finish_guest d8
 	pass "channels: 4, 1 and 8 RAM connections; every page verified"
+	;;
+prealloc)
+	start_source s A "mem=64M rate=4096 pause_ms=2"
+	start_dest bad B --memory 64M
+	grep -q "64 MiB of guest memory ready" "$WORK/bad.err" || { tail "$WORK/bad.err"; fail "no preallocation"; }
+	if ctl s migrate "$DEST_URL" > "$WORK/m1.out" 2>&1; then fail "migrated to a destination of another size"; fi
+	grep -q "started with --memory 64 MiB; the source has 96 MiB" "$WORK/m1.out" ||
+		{ cat "$WORK/m1.out"; fail "no reason for the refusal"; }
+	wait_exit bad 10
+	assert_running s
+	start_dest d B --memory 96M
+	grep -q "96 MiB of guest memory ready" "$WORK/d.err" || { tail "$WORK/d.err"; fail "no preallocation"; }
+	migrate_ok s "$DEST_URL"
+	grep -o "[0-9]* ms total, [0-9]* ms downtime" "$WORK/s.migrate"
+	assert_running d
+	finish_guest d
+	pass "prealloc: a wrong size refused with the reason, the right one took the VM"
 	;;
 pingpong)
 	VM_MEM=48M

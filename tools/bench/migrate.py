@@ -192,8 +192,10 @@ def run_ferry_vm(a, work, dev, extra_src, extra_dst):
                             "--cmdline", guest_cmdline(a), "--api-sock", src_sock] + extra_src,
                            stdout=open(src_out, "wb"), stderr=open(src_out + ".err", "wb"),
                            stdin=subprocess.PIPE)
+    # --memory on the destination: it allocates guest memory while waiting.
+    prealloc = ["--memory", f"{a.size}M"] if a.prealloc else []
     dst = subprocess.Popen([a.ferry, "--log-level", "debug", "--incoming", f"tcp:127.0.0.1:{port}",
-                            "--api-sock", dst_sock] + extra_dst,
+                            "--api-sock", dst_sock] + prealloc + extra_dst,
                            stdout=open(dst_out, "wb"), stderr=open(dst_out + ".err", "wb"),
                            stdin=subprocess.PIPE)
     try:
@@ -265,7 +267,9 @@ def run_qemu(a, work):
     src = subprocess.Popen(base + ["-qmp", f"unix:{sq},server=on,wait=off"],
                            stdout=open(src_out, "wb"), stderr=subprocess.DEVNULL,
                            stdin=subprocess.PIPE)
-    dst = subprocess.Popen(base + ["-qmp", f"unix:{dq},server=on,wait=off",
+    # The same preparation as ferry's destination: memory allocated first.
+    prealloc = ["-mem-prealloc"] if a.prealloc else []
+    dst = subprocess.Popen(base + prealloc + ["-qmp", f"unix:{dq},server=on,wait=off",
                                    "-incoming", f"tcp:127.0.0.1:{port}"],
                            stdout=open(dst_out, "wb"), stderr=subprocess.DEVNULL,
                            stdin=subprocess.PIPE)
@@ -329,6 +333,10 @@ def main():
     ap.add_argument("--cases", default=DEFAULT_CASES,
                     help="comma-separated: " + DEFAULT_CASES)
     ap.add_argument("--no-qemu", action="store_true")
+    ap.add_argument("--no-prealloc", dest="prealloc", action="store_false",
+                    help="destinations allocate guest memory as pages arrive "
+                         "(default: ferry --incoming --memory / QEMU "
+                         "-mem-prealloc allocate it while waiting)")
     ap.add_argument("--channels", type=int, default=0,
                     help="ferry's RAM connections for the first pass "
                          "(1..8; default: ferry's own, 2)")

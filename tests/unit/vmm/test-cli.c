@@ -169,6 +169,11 @@ static void test_cli__restore_and_incoming_modes(void **state)
 	assert_true(opts.wait_restore);
 	assert_int_equal(PARSE("--incoming", "tcp:127.0.0.1:4444"), CLI_RUN);
 	assert_string_equal(opts.incoming, "tcp:127.0.0.1:4444");
+	assert_int_equal(opts.incoming_mem, 0); /* the source decides */
+	/* --memory with --incoming: made while waiting. */
+	assert_int_equal(PARSE("--incoming", "tcp:127.0.0.1:4444", "--memory", "1G"),
+			 CLI_RUN);
+	assert_int_equal(opts.incoming_mem, 1ULL << 30);
 
 	expect_error(PARSE("--restore", "snap", "--kernel", "k"), "from the snapshot");
 	expect_error(PARSE("--kernel", "k", "--resume"), "need --restore");
