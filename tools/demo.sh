@@ -95,7 +95,7 @@ verdict $st
 if ip netns add "ferry-demo-probe-$$" 2>/dev/null; then
 	ip netns del "ferry-demo-probe-$$"
 	step "Live migration between two hosts (network namespaces joined by a veth pair), passthrough device included, guest running DMA throughout" \
-		ferry --incoming tcp:10.99.0.2:4444 ... ";" ferryctl migrate tcp:10.99.0.2:4444
+		ferry --incoming tcp:10.99.0.2:4444 --memory 128M ... ";" ferryctl migrate tcp:10.99.0.2:4444
 	NSA="ferry-demo-a-$$"; NSB="ferry-demo-b-$$"
 	trap 'kill "${pids[@]}" 2>/dev/null; ip netns del "$NSA" 2>/dev/null; ip netns del "$NSB" 2>/dev/null; rm -rf "$DEMO"' EXIT
 	ip netns add "$NSA"; ip netns add "$NSB"
@@ -104,11 +104,12 @@ if ip netns add "ferry-demo-probe-$$" 2>/dev/null; then
 	ip -n "$NSA" addr add 10.99.0.1/24 dev "fda$$"; ip -n "$NSB" addr add 10.99.0.2/24 dev "fdb$$"
 	ip -n "$NSA" link set "fda$$" up; ip -n "$NSB" link set "fdb$$" up
 	start_testdev mig0; start_testdev mig1
-	ip netns exec "$NSA" "$FERRY" --kernel "$GUEST" --api-sock "$DEMO/a.sock" \
+	ip netns exec "$NSA" "$FERRY" --kernel "$GUEST" --memory 128M --api-sock "$DEMO/a.sock" \
 		--cmdline "mode=vfio passes=0" --vfio-user "id=dev0,socket=$DEMO/mig0.sock" \
 		<"$DEMO/in" >"$DEMO/a.out" 2>"$DEMO/a.err" &
 	pids+=($!)
-	ip netns exec "$NSB" "$FERRY" --incoming tcp:10.99.0.2:4444 --api-sock "$DEMO/b.sock" \
+	# --memory: the destination readies the guest memory while it waits.
+	ip netns exec "$NSB" "$FERRY" --incoming tcp:10.99.0.2:4444 --memory 128M --api-sock "$DEMO/b.sock" \
 		--vfio-user "id=dev0,socket=$DEMO/mig1.sock" <"$DEMO/in" >"$DEMO/b.out" 2>"$DEMO/b.err" &
 	dst=$!; pids+=($dst)
 	wait_line "$DEMO/a.out" "pass 3 ok"
