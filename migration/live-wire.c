@@ -426,30 +426,39 @@ int live_wire__send(int fd, uint32_t type, const struct iovec *parts,
 	return live_wire__send_partial_crc(fd, type, parts, nparts, nparts);
 }
 
+/* A message header: type, CRC-32C over @crc_parts, payload length @len. */
+static void make_hdr(uint8_t hdr[LIVE_HDR_SIZE], uint32_t type,
+		     const struct iovec *crc_parts, unsigned int ncrc,
+		     uint64_t len)
+{
+	uint32_t crc = CRC32C_INIT, t = htobe32(type), c;
+	uint64_t l = htobe64(len);
+	unsigned int i;
+
+	for (i = 0; i < ncrc; i++)
+		crc = crc32c__update(crc, crc_parts[i].iov_base, crc_parts[i].iov_len);
+	c = htobe32(crc);
+	memcpy(hdr, &t, 4);
+	memcpy(hdr + 4, &c, 4);
+	memcpy(hdr + 8, &l, 8);
+}
+
 int live_wire__send_partial_crc(int fd, uint32_t type,
 				const struct iovec *parts, unsigned int nparts,
 				unsigned int ncrc)
 {
 	struct iovec iov[LIVE_MAX_PARTS + 1];
 	uint8_t hdr[LIVE_HDR_SIZE];
-	uint32_t crc = CRC32C_INIT, t, c;
-	uint64_t len = 0, l;
+	uint64_t len = 0;
 	unsigned int i;
 
 	if (nparts > LIVE_MAX_PARTS)
 		return -EINVAL;
 	for (i = 0; i < nparts; i++) {
-		if (i < ncrc)
-			crc = crc32c__update(crc, parts[i].iov_base, parts[i].iov_len);
 		len += parts[i].iov_len;
 		iov[i + 1] = parts[i];
 	}
-	t = htobe32(type);
-	c = htobe32(crc);
-	l = htobe64(len);
-	memcpy(hdr, &t, 4);
-	memcpy(hdr + 4, &c, 4);
-	memcpy(hdr + 8, &l, 8);
+	make_hdr(hdr, type, parts, MIN(ncrc, nparts), len);
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = sizeof(hdr);
 	return sendv_all(fd, iov, nparts + 1);
@@ -492,24 +501,16 @@ int live_wire__send_spliced(int fd, struct live_splice *sp, uint32_t type,
 {
 	struct iovec iov[LIVE_MAX_PARTS + 1];
 	uint8_t hdr[LIVE_HDR_SIZE];
-	uint32_t crc = CRC32C_INIT, t, c;
-	uint64_t total = len, l;
+	uint64_t total = len;
 	unsigned int i, n = 0;
 	bool moved = false;
 	int ret;
 
 	if (nhead + 1 > LIVE_MAX_PARTS)
 		return -EINVAL;
-	for (i = 0; i < nhead; i++) {
-		crc = crc32c__update(crc, head[i].iov_base, head[i].iov_len);
+	for (i = 0; i < nhead; i++)
 		total += head[i].iov_len;
-	}
-	t = htobe32(type);
-	c = htobe32(crc);
-	l = htobe64(total);
-	memcpy(hdr, &t, 4);
-	memcpy(hdr + 4, &c, 4);
-	memcpy(hdr + 8, &l, 8);
+	make_hdr(hdr, type, head, nhead, total);
 	iov[n++] = (struct iovec){ hdr, sizeof(hdr) };
 	for (i = 0; i < nhead; i++)
 		iov[n++] = head[i];

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/log.h"
+#include "vmm/fw-table.h"
 #include "vmm/mem.h"
 #include "vmm/mptable.h"
 #include "vmm/util.h"
@@ -53,40 +53,16 @@
 #define ACPI_UID_ALL 0xff   /* LAPIC NMI: every processor */
 #define LINT1 1             /* NMI is wired to LINT1, as in the MP table */
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, 2);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
-static uint8_t checksum(const uint8_t *p, size_t len)
-{
-	uint8_t sum = 0;
-
-	while (len--)
-		sum = (uint8_t)(sum + *p++);
-	return (uint8_t)-sum;
-}
-
 static void sdt_header(uint8_t *p, const char *sig, uint32_t len, uint8_t rev)
 {
 	memcpy(p, sig, 4);
-	put32(p + 4, len);
+	fw_table__put32(p + 4, len);
 	p[8] = rev;
 	memcpy(p + 10, "FERRY ", 6);   /* OEM ID */
 	memcpy(p + 16, "FERRYVMM", 8); /* OEM table ID */
-	put32(p + 24, 1);              /* OEM revision */
+	fw_table__put32(p + 24, 1);              /* OEM revision */
 	memcpy(p + 28, "FRRY", 4);     /* creator ID */
-	put32(p + 32, 1);              /* creator revision */
+	fw_table__put32(p + 32, 1);              /* creator revision */
 }
 
 static void sdt_finish(uint8_t *p)
@@ -95,7 +71,7 @@ static void sdt_finish(uint8_t *p)
 
 	memcpy(&len, p + 4, 4);
 	p[9] = 0;
-	p[9] = checksum(p, len);
+	p[9] = fw_table__checksum(p, len);
 }
 
 static unsigned int madt_len(const struct acpi_config *cfg)
@@ -110,35 +86,35 @@ static void build_madt(uint8_t *p, const struct acpi_config *cfg)
 	unsigned int i;
 
 	sdt_header(p, "APIC", madt_len(cfg), MADT_REVISION);
-	put32(p + MADT_LAPIC_ADDR, MPTABLE_LAPIC_ADDR);
-	put32(p + MADT_FLAGS, MADT_PCAT_COMPAT);
+	fw_table__put32(p + MADT_LAPIC_ADDR, MPTABLE_LAPIC_ADDR);
+	fw_table__put32(p + MADT_FLAGS, MADT_PCAT_COMPAT);
 	for (i = 0; i < cfg->nr_cpus; i++, e += 8) {
 		e[0] = MADT_T_LAPIC;
 		e[1] = 8;
 		e[2] = (uint8_t)i; /* ACPI processor UID */
 		e[3] = (uint8_t)i; /* APIC id */
-		put32(e + 4, MADT_LAPIC_ENABLED);
+		fw_table__put32(e + 4, MADT_LAPIC_ENABLED);
 	}
 	e[0] = MADT_T_IOAPIC;
 	e[1] = 12;
 	e[2] = cfg->ioapic_id;
 	e[3] = 0;
-	put32(e + 4, MPTABLE_IOAPIC_ADDR);
-	put32(e + 8, 0); /* GSI base: pins 0..23 are GSIs 0..23 */
+	fw_table__put32(e + 4, MPTABLE_IOAPIC_ADDR);
+	fw_table__put32(e + 8, 0); /* GSI base: pins 0..23 are GSIs 0..23 */
 	e += 12;
 	if (cfg->irq0_to_pin2) {
 		e[0] = MADT_T_ISO;
 		e[1] = 10;
 		e[2] = 0; /* bus: ISA */
 		e[3] = 0; /* source: IRQ 0 */
-		put32(e + 4, 2);
-		put16(e + 8, 0); /* conforms to the bus: edge, high */
+		fw_table__put32(e + 4, 2);
+		fw_table__put16(e + 8, 0); /* conforms to the bus: edge, high */
 		e += 10;
 	}
 	e[0] = MADT_T_LAPIC_NMI;
 	e[1] = 6;
 	e[2] = ACPI_UID_ALL;
-	put16(e + 3, 0); /* conforms to the bus */
+	fw_table__put16(e + 3, 0); /* conforms to the bus */
 	e[5] = LINT1;
 	sdt_finish(p);
 }
@@ -146,13 +122,13 @@ static void build_madt(uint8_t *p, const struct acpi_config *cfg)
 static void build_fadt(uint8_t *p, uint64_t dsdt)
 {
 	sdt_header(p, "FACP", FADT_LEN, FADT_REVISION);
-	put32(p + FADT_DSDT, (uint32_t)dsdt);
-	put16(p + FADT_IAPC_BOOT_ARCH,
+	fw_table__put32(p + FADT_DSDT, (uint32_t)dsdt);
+	fw_table__put16(p + FADT_IAPC_BOOT_ARCH,
 	      IAPC_LEGACY_DEVICES | IAPC_8042 | IAPC_VGA_NOT_PRESENT |
 		      IAPC_CMOS_RTC_NOT_PRESENT);
-	put32(p + FADT_FLAGS, FADT_F_HW_REDUCED_ACPI);
+	fw_table__put32(p + FADT_FLAGS, FADT_F_HW_REDUCED_ACPI);
 	p[FADT_MINOR_VERSION] = 0;
-	put64(p + FADT_X_DSDT, dsdt);
+	fw_table__put64(p + FADT_X_DSDT, dsdt);
 	memcpy(p + FADT_HYPERVISOR_ID, "FERRYVMM", 8);
 	sdt_finish(p);
 }
@@ -177,14 +153,14 @@ int acpi__build(uint8_t *buf, uint64_t base, const struct acpi_config *cfg)
 	memcpy(buf, "RSD PTR ", 8);
 	memcpy(buf + 9, "FERRY ", 6);
 	buf[15] = 2;
-	put32(buf + 20, RSDP_LEN);
-	put64(buf + 24, base + xsdt_off);
-	buf[8] = checksum(buf, RSDP_V1_LEN);
-	buf[32] = checksum(buf, RSDP_LEN);
+	fw_table__put32(buf + 20, RSDP_LEN);
+	fw_table__put64(buf + 24, base + xsdt_off);
+	buf[8] = fw_table__checksum(buf, RSDP_V1_LEN);
+	buf[32] = fw_table__checksum(buf, RSDP_LEN);
 
 	sdt_header(buf + xsdt_off, "XSDT", xsdt_len, 1);
-	put64(buf + xsdt_off + SDT_HDR_LEN, base + fadt_off);
-	put64(buf + xsdt_off + SDT_HDR_LEN + 8, base + madt_off);
+	fw_table__put64(buf + xsdt_off + SDT_HDR_LEN, base + fadt_off);
+	fw_table__put64(buf + xsdt_off + SDT_HDR_LEN + 8, base + madt_off);
 	sdt_finish(buf + xsdt_off);
 
 	build_fadt(buf + fadt_off, base + dsdt_off);

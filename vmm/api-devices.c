@@ -15,21 +15,10 @@
 #include <json-c/json.h>
 
 #include "devices/device-info.h"
+#include "vmm/json-util.h"
 
 /* "0000:00:1f.7" and a NUL: PCI segment 0 is the only one ferry has. */
 #define BDF_LEN 13
-
-/* json_object_object_add only fails on allocation failure. */
-static bool add(struct json_object *o, const char *key, struct json_object *v)
-{
-	if (!v)
-		return false;
-	if (json_object_object_add(o, key, v)) {
-		json_object_put(v);
-		return false;
-	}
-	return true;
-}
 
 static struct json_object *migration_json(const struct device_info_vfio *v)
 {
@@ -38,14 +27,14 @@ static struct json_object *migration_json(const struct device_info_vfio *v)
 
 	if (!o)
 		return NULL;
-	ok = add(o, "stop_copy", json_object_new_boolean(v->stop_copy)) &&
-	     add(o, "pre_copy", json_object_new_boolean(v->pre_copy)) &&
-	     add(o, "p2p", json_object_new_boolean(v->p2p)) &&
-	     add(o, "dirty_tracking", json_object_new_boolean(v->dirty_tracking));
+	ok = json_util__add(o, "stop_copy", json_object_new_boolean(v->stop_copy)) &&
+	     json_util__add(o, "pre_copy", json_object_new_boolean(v->pre_copy)) &&
+	     json_util__add(o, "p2p", json_object_new_boolean(v->p2p)) &&
+	     json_util__add(o, "dirty_tracking", json_object_new_boolean(v->dirty_tracking));
 	/* null: nothing blocks snapshots or migration. */
 	if (v->blocker[0])
 		ok = ok &&
-		     add(o, "blocker", json_object_new_string(v->blocker));
+		     json_util__add(o, "blocker", json_object_new_string(v->blocker));
 	else if (ok && json_object_object_add(o, "blocker", NULL))
 		ok = false;
 	if (!ok) {
@@ -62,9 +51,9 @@ static struct json_object *vfio_json(const struct device_info_vfio *v)
 
 	if (!o)
 		return NULL;
-	ok = add(o, "backend", json_object_new_string(v->backend)) &&
-	     add(o, "path", json_object_new_string(v->path)) &&
-	     (!v->mig_known || add(o, "migration", migration_json(v)));
+	ok = json_util__add(o, "backend", json_object_new_string(v->backend)) &&
+	     json_util__add(o, "path", json_object_new_string(v->path)) &&
+	     (!v->mig_known || json_util__add(o, "migration", migration_json(v)));
 	if (!ok) {
 		json_object_put(o);
 		return NULL;
@@ -82,13 +71,13 @@ static struct json_object *device_json(const struct device_info *d)
 		return NULL;
 	snprintf(bdf, sizeof(bdf), "0000:%02x:%02x.%x", d->pci.bus,
 		 d->pci.slot & 0x1f, d->pci.function & 0x7);
-	ok = add(o, "id", json_object_new_string(d->id)) &&
-	     add(o, "type", json_object_new_string(d->type)) &&
-	     add(o, "failed", json_object_new_boolean(d->failed != 0)) &&
+	ok = json_util__add(o, "id", json_object_new_string(d->id)) &&
+	     json_util__add(o, "type", json_object_new_string(d->type)) &&
+	     json_util__add(o, "failed", json_object_new_boolean(d->failed != 0)) &&
 	     (!d->failed ||
-	      add(o, "error", json_object_new_string(strerror(-d->failed)))) &&
-	     (!d->pci.present || add(o, "pci", json_object_new_string(bdf))) &&
-	     (!d->vfio.present || add(o, "vfio", vfio_json(&d->vfio)));
+	      json_util__add(o, "error", json_object_new_string(strerror(-d->failed)))) &&
+	     (!d->pci.present || json_util__add(o, "pci", json_object_new_string(bdf))) &&
+	     (!d->vfio.present || json_util__add(o, "vfio", vfio_json(&d->vfio)));
 	if (!ok) {
 		json_object_put(o);
 		return NULL;

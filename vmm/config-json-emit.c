@@ -18,18 +18,7 @@
 
 #include "vmm/config-json-internal.h"
 #include "vmm/config.h"
-
-/* json_object_object_add only fails on allocation failure. */
-static bool add(struct json_object *o, const char *key, struct json_object *v)
-{
-	if (!v)
-		return false;
-	if (json_object_object_add(o, key, v)) {
-		json_object_put(v);
-		return false;
-	}
-	return true;
-}
+#include "vmm/json-util.h"
 
 static struct json_object *vfio_to_json(const struct vfio_config *dev)
 {
@@ -38,11 +27,11 @@ static struct json_object *vfio_to_json(const struct vfio_config *dev)
 
 	if (!o)
 		return NULL;
-	ok = add(o, "kind", json_object_new_string(config_json_vfio_kind_names[dev->kind])) &&
-	     add(o, "id", json_object_new_string(dev->id)) &&
-	     add(o, dev->kind == VFIO_KIND_USER ? "socket" : "path",
+	ok = json_util__add(o, "kind", json_object_new_string(config_json_vfio_kind_names[dev->kind])) &&
+	     json_util__add(o, "id", json_object_new_string(dev->id)) &&
+	     json_util__add(o, dev->kind == VFIO_KIND_USER ? "socket" : "path",
 		 json_object_new_string(dev->path)) &&
-	     add(o, "migration",
+	     json_util__add(o, "migration",
 		 json_object_new_string(config_json_migration_names[dev->migration]));
 	if (!ok) {
 		json_object_put(o);
@@ -67,19 +56,19 @@ struct json_object *config__to_json_object(const struct vm_config *cfg)
 	else
 		snprintf(serial, sizeof(serial), "%s",
 			 config_json_serial_names[cfg->serial]);
-	ok = add(o, "kernel", json_object_new_string(cfg->kernel)) &&
+	ok = json_util__add(o, "kernel", json_object_new_string(cfg->kernel)) &&
 	     (!cfg->initrd[0] ||
-	      add(o, "initrd", json_object_new_string(cfg->initrd))) &&
-	     add(o, "cmdline", json_object_new_string(cfg->cmdline)) &&
-	     add(o, "memory", json_object_new_int64((int64_t)cfg->mem_size)) &&
-	     add(o, "vcpus", json_object_new_int64(cfg->vcpus)) &&
-	     add(o, "serial", json_object_new_string(serial)) &&
+	      json_util__add(o, "initrd", json_object_new_string(cfg->initrd))) &&
+	     json_util__add(o, "cmdline", json_object_new_string(cfg->cmdline)) &&
+	     json_util__add(o, "memory", json_object_new_int64((int64_t)cfg->mem_size)) &&
+	     json_util__add(o, "vcpus", json_object_new_int64(cfg->vcpus)) &&
+	     json_util__add(o, "serial", json_object_new_string(serial)) &&
 	     (!cfg->api_sock[0] ||
-	      add(o, "api_sock", json_object_new_string(cfg->api_sock))) &&
-	     add(o, "seccomp",
+	      json_util__add(o, "api_sock", json_object_new_string(cfg->api_sock))) &&
+	     json_util__add(o, "seccomp",
 		 json_object_new_string(config_json_seccomp_names[cfg->seccomp])) &&
-	     add(o, "cpuid_compat", json_object_new_boolean(cfg->cpuid_compat)) &&
-	     add(o, "acpi", json_object_new_boolean(!cfg->no_acpi));
+	     json_util__add(o, "cpuid_compat", json_object_new_boolean(cfg->cpuid_compat)) &&
+	     json_util__add(o, "acpi", json_object_new_boolean(!cfg->no_acpi));
 	if (!ok)
 		goto err;
 	for (i = 0; i < cfg->nr_vfio && i < CONFIG_MAX_VFIO; i++) {
@@ -90,8 +79,8 @@ struct json_object *config__to_json_object(const struct vm_config *cfg)
 			goto err;
 		}
 	}
-	if (!add(o, "vfio", arr)) {
-		arr = NULL; /* add() dropped it */
+	if (!json_util__add(o, "vfio", arr)) {
+		arr = NULL; /* json_util__add() dropped it */
 		goto err;
 	}
 	return o;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "vmm/fw-table.h"
 #include "vmm/log.h"
 #include "vmm/mem.h"
 #include "vmm/util.h"
@@ -73,32 +74,13 @@ unsigned int mptable__table_size(const struct mptable_config *cfg)
 	return n;
 }
 
-static uint8_t checksum(const uint8_t *p, unsigned int len)
-{
-	uint8_t sum = 0;
-
-	while (len--)
-		sum += *p++;
-	return (uint8_t)-sum;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, sizeof(v));
-}
-
 static uint8_t *put_ioint(uint8_t *p, uint8_t type, uint16_t flags,
 			  uint8_t bus, uint8_t bus_irq, uint8_t ioapic_id,
 			  uint8_t pin)
 {
 	p[0] = MP_ENT_IOINT;
 	p[1] = type;
-	put16(p + 2, flags);
+	fw_table__put16(p + 2, flags);
 	p[4] = bus;
 	p[5] = bus_irq;
 	p[6] = ioapic_id;
@@ -149,9 +131,9 @@ static void build_table(const struct mptable_config *cfg, uint8_t *t,
 		p[1] = (uint8_t)i; /* local APIC id = vCPU index */
 		p[2] = MP_LAPIC_VERSION;
 		p[3] = MP_CPU_EN | (i == 0 ? MP_CPU_BP : 0);
-		put32(p + 4, cfg->cpu_signature ? cfg->cpu_signature
+		fw_table__put32(p + 4, cfg->cpu_signature ? cfg->cpu_signature
 						: MP_DEFAULT_SIGNATURE);
-		put32(p + 8, cfg->cpu_features ? cfg->cpu_features
+		fw_table__put32(p + 8, cfg->cpu_features ? cfg->cpu_features
 					       : MP_DEFAULT_FEATURES);
 		p += MP_PROC_SIZE;
 	}
@@ -172,7 +154,7 @@ static void build_table(const struct mptable_config *cfg, uint8_t *t,
 	p[1] = ioapic_id;
 	p[2] = MP_IOAPIC_VERSION;
 	p[3] = MP_IOAPIC_EN;
-	put32(p + 4, MPTABLE_IOAPIC_ADDR);
+	fw_table__put32(p + 4, MPTABLE_IOAPIC_ADDR);
 	p += MP_ENT_SIZE;
 	entries++;
 
@@ -200,7 +182,7 @@ static void build_table(const struct mptable_config *cfg, uint8_t *t,
 	for (i = 0; i < 2; i++) {
 		p[0] = MP_ENT_LINT;
 		p[1] = i == 0 ? MP_INT_EXTINT : MP_INT_NMI;
-		put16(p + 2, MP_IRQ_FLAGS_CONFORM);
+		fw_table__put16(p + 2, MP_IRQ_FLAGS_CONFORM);
 		p[4] = isa;
 		p[5] = 0;
 		p[6] = MP_LAPIC_ALL;
@@ -210,13 +192,13 @@ static void build_table(const struct mptable_config *cfg, uint8_t *t,
 	}
 
 	memcpy(t, "PCMP", 4);
-	put16(t + 4, (uint16_t)len);
+	fw_table__put16(t + 4, (uint16_t)len);
 	t[6] = MP_SPEC_REV;
 	memcpy(t + 8, "FERRY   ", 8);      /* OEM id, space padded */
 	memcpy(t + 16, "FERRY VM    ", 12); /* product id, space padded */
-	put16(t + 34, (uint16_t)entries);
-	put32(t + 36, MPTABLE_LAPIC_ADDR);
-	t[7] = checksum(t, len);
+	fw_table__put16(t + 34, (uint16_t)entries);
+	fw_table__put32(t + 36, MPTABLE_LAPIC_ADDR);
+	t[7] = fw_table__checksum(t, len);
 }
 
 int mptable__write(struct guest_mem *mem, const struct mptable_config *cfg)
@@ -243,11 +225,11 @@ int mptable__write(struct guest_mem *mem, const struct mptable_config *cfg)
 	build_table(cfg, table, len);
 
 	memcpy(fp, "_MP_", 4);
-	put32(fp + 4, (uint32_t)table_addr);
+	fw_table__put32(fp + 4, (uint32_t)table_addr);
 	fp[8] = 1; /* length in 16-byte units */
 	fp[9] = MP_SPEC_REV;
 	/* Feature bytes 1..5 zero: a config table is present; virtual wire. */
-	fp[10] = checksum(fp, MP_FP_SIZE);
+	fp[10] = fw_table__checksum(fp, MP_FP_SIZE);
 
 	ret = mem__write(mem, table_addr, table, len);
 	if (!ret)
