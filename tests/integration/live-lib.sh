@@ -20,7 +20,10 @@ IPA="10.77.$SUB.1"
 IPB="10.77.$SUB.2"
 VETHA="fla$$"
 VETHB="flb$$"
-PORT=47000
+# Below Linux's ephemeral range (32768-60999): a listening port there can
+# collide with the local port of an earlier migration's outgoing
+# connection (the RAM channels make more of those), "Address already in use".
+PORT=31000
 
 netns_up() {
 	ip netns add "$NSA"
