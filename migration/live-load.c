@@ -393,6 +393,10 @@ static int stream(struct load *l)
 			ret = live_wire__recv_payload(l->fd, &m, text, msg, sizeof(msg));
 			if (ret)
 				return live_load__fail(l, ret, "%s", msg);
+			/* A failed RAM channel is the cause, if one failed. */
+			if (l->channels > 1 && !l->chans_joined &&
+			    (ret = live_load__channels_join(l)))
+				return ret;
 			live_wire__text(text, m.len, msg, sizeof(msg));
 			return live_load__fail(l, -ECANCELED, "the source aborted: %s", msg);
 		default:

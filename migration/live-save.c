@@ -9,6 +9,7 @@
 #include "migration/live-save-internal.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +323,9 @@ static void cleanup_handlers(struct live_save *ls)
 	}
 }
 
+/* How long a failed source waits for the destination's ERROR. */
+#define PEER_REASON_WAIT_MS 200
+
 /*
  * A send failed because the destination closed the connection: it may
  * have said why first (ERROR), which is a better reason than EPIPE.
@@ -332,6 +336,13 @@ static int peer_reason(struct live_save *ls, int ret)
 	struct live_msg m;
 
 	if (ret != -EPIPE && ret != -ECONNRESET)
+		return ret;
+	/*
+	 * Only if it has said something: a RAM channel's broken pipe leaves
+	 * the main connection healthy and silent.
+	 */
+	if (poll(&(struct pollfd){ .fd = ls->fd, .events = POLLIN }, 1,
+		 PEER_REASON_WAIT_MS) != 1)
 		return ret;
 	if (live_wire__recv_hdr(ls->fd, &m, msg, sizeof(msg)) ||
 	    m.type != LIVE_MSG_ERROR ||

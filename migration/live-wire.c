@@ -334,6 +334,8 @@ void live_splice__exit(struct live_splice *sp)
 int live_splice__recv_to_file(struct live_splice *sp, int fd, int file,
 			      uint64_t off, size_t len)
 {
+	bool moved = false;
+
 	while (len) {
 		ssize_t n = splice(fd, NULL, sp->pipe[1], NULL, MIN(len, sp->cap),
 				   SPLICE_F_MOVE);
@@ -343,11 +345,15 @@ int live_splice__recv_to_file(struct live_splice *sp, int fd, int file,
 				continue;
 			if (errno == EAGAIN)
 				return -ETIMEDOUT;
-			/* EINVAL before any byte moved: unsupported here. */
-			return -errno;
+			/*
+			 * EINVAL before any byte moved: unsupported here (the
+			 * caller may recv instead); after, the stream is cut.
+			 */
+			return errno == EINVAL && moved ? -EIO : -errno;
 		}
 		if (n == 0)
 			return -ECONNRESET;
+		moved = true;
 		len -= (size_t)n;
 		/* Drain the pipe completely, so it is empty for the next call. */
 		while (n) {

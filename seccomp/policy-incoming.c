@@ -21,10 +21,10 @@
 #define INCOMING_MADV_POPULATE_WRITE 23
 
 static const struct sc_rule incoming_rules[] = {
-	/* RAM from the stream into the guest memfd (migration/live-load.c) */
-	SC_ALLOW(pipe2, "the pipe RAM is spliced through"),
-	SC_ALLOW1(fcntl, SC_EQ(1, F_SETPIPE_SZ), "size that pipe (1 MiB)"),
-	SC_ALLOW1(fcntl, SC_EQ(1, F_GETPIPE_SZ), "read that pipe's size"),
+	/*
+	 * RAM from the stream into the guest memfd (migration/live-load*.c);
+	 * the pipes are made before the threads confine themselves.
+	 */
 	SC_ALLOW(splice, "socket -> pipe -> guest memfd, without mapping the pages"),
 	SC_ALLOW1(madvise, SC_EQ(2, INCOMING_MADV_POPULATE_WRITE),
 		  "fault fresh guest pages in at once when splice is unavailable"),
