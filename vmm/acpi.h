@@ -2,7 +2,9 @@
  * acpi.h: the ACPI tables through which a guest finds its CPUs and its
  * interrupt controllers when it does not read the MP table (Linux
  * kernels built without CONFIG_X86_MPPARSE, and every ACPI-first OS).
- * ferry is a hardware-reduced ACPI platform: an RSDP (revision 2), an
+ * They are written only for VMs without PCI devices (vm.c): the DSDT
+ * does not describe the PCI bus yet. ferry is a hardware-reduced ACPI
+ * platform: an RSDP (revision 2), an
  * XSDT, a FADT with HW_REDUCED_ACPI (no PM blocks, no SCI, no FACS), an
  * empty DSDT, and a MADT with one local APIC per vCPU (APIC id = vCPU
  * index, as in the MP table), the IOAPIC, and the same ISA IRQ 0 wiring

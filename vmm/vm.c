@@ -186,9 +186,19 @@ static int load_kernel(struct vm *vm, struct boot_info *bi)
 			vm->nr_vcpus, strerror(-ret));
 		return ret;
 	}
-	/* The same CPUs and IOAPIC for ACPI-first guests (vmm/acpi.h). */
+	/*
+	 * The same CPUs and IOAPIC for ACPI-first guests (vmm/acpi.h). Not
+	 * with PCI devices: the DSDT does not describe the PCI bus (no root
+	 * bridge, no _PRT), and a Linux guest that boots from ACPI scans PCI
+	 * only through the DSDT, so the devices would vanish; the MP table
+	 * describes them.
+	 */
 	if (vm->cfg.no_acpi)
 		return 0;
+	if (vm->cfg.nr_vfio) {
+		log_info("no ACPI tables: they do not describe the PCI bus yet, the MP table does");
+		return 0;
+	}
 	ret = acpi__write(vm->mem, &(struct acpi_config){
 					   .nr_cpus = vm->nr_vcpus,
 					   .ioapic_id = (uint8_t)vm->nr_vcpus,

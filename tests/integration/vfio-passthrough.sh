@@ -48,3 +48,15 @@ expect_status 1 "mode=vfio (MSI-X) on a device with a pin"
 expect_out "^vfio: PASSED \(2 passes, 1 device\)" "verdict (MSI-X with a pin)"
 grep -q "INTx disabled" "$WORK/vfio2.td.log" || fail "INTx was not unwired before MSI-X"
 pass "MSI-X on a device with an INTx pin: INTx unwired first"
+
+# With a PCI device there are no ACPI tables (their DSDT does not
+# describe the PCI bus, and an ACPI-first Linux would not find the
+# device): the guest finds no RSDP, and its CPUs through the MP table.
+start_testdev vfio3
+run_guest 120 --kernel "$GUEST" --vcpus 2 --cmdline "mode=smp cpu_tables=acpi" "--vfio-user=id=vfio3,socket=$WORK/vfio3.sock"
+[ "$status" -ne 1 ] || fail "ACPI tables written for a VM with a PCI device"
+expect_err "no ACPI tables: they do not describe the PCI bus" "the reason is logged"
+run_guest 120 --kernel "$GUEST" --vcpus 2 --cmdline "mode=smp" "--vfio-user=id=vfio3,socket=$WORK/vfio3.sock"
+expect_status 1 "smp with a PCI device"
+expect_out "smp: 2 cpus from MP table" "CPUs from the MP table"
+pass "a VM with a PCI device boots with the MP table only"
