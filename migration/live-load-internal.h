@@ -47,7 +47,6 @@ struct load {
 	struct guest_mem *mem;
 	size_t nr;                          /* handlers */
 	int map[MIG_MAX_HANDLERS];          /* source index -> ours, -1 */
-	bool setup_done;
 	size_t nr_setup;
 	unsigned int ack_pending;
 	bool ack_sent;
@@ -59,7 +58,6 @@ struct load {
 	struct mig_dirty_bitmap written;
 	struct live_rx rx0;
 	struct live_rx chans[LIVE_MAX_CHANNELS - 1];
-	unsigned int nr_chans;              /* accepted channels */
 	uint32_t channels;                  /* from the handshake (1..) */
 	uint64_t session;                   /* from the handshake */
 	bool chans_joined;

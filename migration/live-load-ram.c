@@ -192,7 +192,6 @@ static int take_channel(struct load *l, const struct live_load_env *env)
 				       index);
 	}
 	live_rx__init(&l->chans[index - 1], l, fd, index);
-	l->nr_chans++;
 	return 0;
 }
 
@@ -308,5 +307,4 @@ void live_load__channels_stop(struct load *l)
 			close(rx->fd);
 		rx->fd = -1;
 	}
-	l->nr_chans = 0;
 }

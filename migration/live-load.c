@@ -212,7 +212,6 @@ static int setup(struct load *l)
 	size_t i;
 	int ret;
 
-	l->setup_done = true;
 	for (i = 0; i < l->nr; i++, l->nr_setup = i) {
 		struct mig_handler *h = migration__handler(l->mig, i);
 

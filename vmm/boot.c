@@ -238,15 +238,17 @@ int boot__write_cmdline(struct guest_mem *mem, const char *cmdline,
 int boot__set_acpi_rsdp(struct guest_mem *mem, const struct boot_info *bi,
 			uint64_t rsdp)
 {
+	uint64_t off;
+
 	switch (bi->kind) {
 	case BOOT_KIND_PVH:
-		return mem__write(mem, bi->params_addr + BOOT_PVH_RSDP_OFF, &rsdp,
-				  sizeof(rsdp));
-	case BOOT_KIND_LINUX64:
-		return mem__write(mem, bi->params_addr + BOOT_BP_ACPI_RSDP_OFF,
-				  &rsdp, sizeof(rsdp));
-	case BOOT_KIND_NONE:
+		off = BOOT_PVH_RSDP_OFF;
 		break;
+	case BOOT_KIND_LINUX64:
+		off = BOOT_BP_ACPI_RSDP_OFF;
+		break;
+	default:
+		return -EINVAL;
 	}
-	return -EINVAL;
+	return mem__write(mem, bi->params_addr + off, &rsdp, sizeof(rsdp));
 }

@@ -229,6 +229,14 @@ static int prealloc(uint64_t size, struct guest_mem **out)
 	return 0;
 }
 
+/* Close the listening socket; a unix one's path goes with it. */
+static void stop_listening(int lfd, const struct live_addr *addr)
+{
+	close(lfd);
+	if (addr->family == AF_UNIX)
+		unlink(((const struct sockaddr_un *)&addr->sa)->sun_path);
+}
+
 int vm__migrate_incoming(const struct vm_config *host, const char *url,
 			 uint64_t prealloc_size, vm_incoming_ready_fn ready_fn,
 			 vm_incoming_confine_fn confine_fn, void *opaque,
@@ -252,9 +260,7 @@ int vm__migrate_incoming(const struct vm_config *host, const char *url,
 		return lfd;
 	}
 	if (prealloc_size && (ret = prealloc(prealloc_size, &in.premem))) {
-		close(lfd);
-		if (addr.family == AF_UNIX)
-			unlink(((struct sockaddr_un *)&addr.sa)->sun_path);
+		stop_listening(lfd, &addr);
 		snprintf(err, errlen, "cannot allocate %llu MiB of guest memory: %s",
 			 (unsigned long long)(prealloc_size >> 20), strerror(-ret));
 		return ret;
@@ -265,9 +271,7 @@ int vm__migrate_incoming(const struct vm_config *host, const char *url,
 	} while (fd < 0 && errno == EINTR);
 	ret = fd < 0 ? -errno : 0;
 	if (ret) {
-		close(lfd);
-		if (addr.family == AF_UNIX)
-			unlink(((struct sockaddr_un *)&addr.sa)->sun_path);
+		stop_listening(lfd, &addr);
 		mem__destroy(in.premem);
 		snprintf(err, errlen, "accept on %s: %s", url, strerror(-ret));
 		return ret;
@@ -276,10 +280,8 @@ int vm__migrate_incoming(const struct vm_config *host, const char *url,
 	in.lfd = lfd;
 	ret = live__load(fd, &env, err, errlen);
 	close(fd);
-	close(lfd);
+	stop_listening(lfd, &addr);
 	mem__destroy(in.premem); /* refused before prepare took it */
-	if (addr.family == AF_UNIX)
-		unlink(((struct sockaddr_un *)&addr.sa)->sun_path);
 	if (ret) {
 		/* The caller may have attached to it in ready(): it destroys. */
 		*out = in.vm;

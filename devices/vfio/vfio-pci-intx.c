@@ -34,8 +34,7 @@ int vfio_pci__intx_init(struct vfio_pci *vp, uint8_t pin)
 	struct vfio_irq_desc d;
 	int ret;
 
-	ix->trigger = ix->resample = -1;
-	ix->gsi = -1;
+	/* The fds are -1 from vfio_pci__create. */
 	ix->pin = 0;
 	if (!pin || pin > INTX_PIN_MAX)
 		return 0;
