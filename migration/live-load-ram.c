@@ -106,6 +106,15 @@ int live_load__recv_ram(struct load *l, struct live_rx *rx,
 			     live_wire__type_name(m->type), (unsigned long long)gpa,
 			     (unsigned long long)len);
 	page = (uint64_t)(p - l->mem->base) >> DIRTY_PAGE_SHIFT;
+	/*
+	 * Until the channels are joined each connection writes only pages
+	 * of its own shards: the threads share the page bitmap by shard.
+	 */
+	if (l->channels > 1 && (rx != &l->rx0 || !l->chans_joined) &&
+	    ((page + npages - 1) / LIVE_SHARD_PAGES != page / LIVE_SHARD_PAGES ||
+	     (page / LIVE_SHARD_PAGES) % l->channels != rx->index))
+		return rx_fail(l, rx, -EPROTO, "%s message at 0x%llx: outside this connection's shards",
+			       live_wire__type_name(m->type), (unsigned long long)gpa);
 	/* The CRC covers the page header (live-wire.h). */
 	if (crc != m->crc)
 		return rx_fail(l, rx, -EPROTO, "%s message at 0x%llx: checksum mismatch (corrupted stream)",

@@ -212,11 +212,6 @@ extern volatile sig_atomic_t td_quit;
 uint64_t td__hash(const void *p, size_t len, uint64_t seed);
 
 /*
- * td__hash in pieces: init with the total length, feed whole 32-byte
- * blocks in order, final. Gives exactly td__hash's value for inputs
- * whose length is a multiple of 32 (device memory is).
- */
-/*
  * Hash of all device memory, as the digest uses it: a td__mix chain over
  * the td__page_fp of each TD_PAGE_SIZE page in order, started from
  * TD_DIGEST_MEM_SEED ^ length and closed with the length. Two levels, so

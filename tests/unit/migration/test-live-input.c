@@ -58,8 +58,18 @@ static void send_hdr(int fd, uint32_t type, uint64_t len, uint32_t crc)
 	assert_int_equal(write(fd, b, 16), 16);
 }
 
+static void send_hello_channels(int fd, struct migration *mig,
+				uint32_t channels, uint64_t session);
+
 /* A valid preamble and HELLO for the destination's handler set. */
 static void send_good_hello(int fd, struct migration *mig)
+{
+	send_hello_channels(fd, mig, 1, 0);
+}
+
+/* The same, asking for @channels RAM connections of session @session. */
+static void send_hello_channels(int fd, struct migration *mig,
+				uint32_t channels, uint64_t session)
 {
 	struct state_writer *w;
 	const void *blob;
@@ -70,6 +80,8 @@ static void send_good_hello(int fd, struct migration *mig)
 	assert_int_equal(state_writer__create(&w), 0);
 	state__put_string(w, "format", "ferry-live");
 	state__put_u32(w, "version", LIVE_VERSION);
+	state__put_u32(w, "channels", channels);
+	state__put_u64(w, "session", session);
 	state__begin(w, "memory");
 	state__put_u64(w, "size", MEM_SIZE);
 	state__end(w);
@@ -116,6 +128,57 @@ static void hostile_free(struct hostile *x)
 	close(x->sv[1]);
 	side_exit(&x->dst);
 	free(x);
+}
+
+/* The RAM channel the hostile source "connected": one end, written. */
+static int chan_fd = -1;
+
+static int hostile_accept(void *o, unsigned int ms)
+{
+	int fd = chan_fd;
+
+	(void)o;
+	(void)ms;
+	chan_fd = -1;
+	return fd >= 0 ? fd : -ETIMEDOUT;
+}
+
+/*
+ * With two connections, the main one carries only even shards until the
+ * channels are joined (the threads share the page bitmap by shard): RAM
+ * for shard 1 on it is refused.
+ */
+static void test_hostile_shard(void **state)
+{
+	struct hostile *x = hostile_new();
+	struct live_load_env env = { .prepare = hostile_prepare, .opaque = x,
+				     .accept = hostile_accept };
+	uint32_t chan[4] = { 0, 0, htobe32(1), 0 };
+	uint64_t ram[2], session = htobe64(0x5e55);
+	uint8_t page[4096] = { 1 };
+	int cv[2], ret;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, cv), 0);
+	/* The channel introduces itself properly, then has nothing more. */
+	memcpy(chan, &session, 8);
+	assert_int_equal(live_wire__send_preamble_flags(cv[0], LIVE_PREAMBLE_F_CHANNEL), 0);
+	assert_int_equal(live_wire__send(cv[0], LIVE_MSG_CHANNEL,
+					 &(struct iovec){ chan, sizeof(chan) }, 1), 0);
+	shutdown(cv[0], SHUT_WR);
+	chan_fd = cv[1];
+	send_hello_channels(x->sv[0], x->dst.mig, 2, 0x5e55);
+	ram[0] = htobe64((uint64_t)LIVE_SHARD_PAGES * 4096); /* shard 1 */
+	ram[1] = htobe64(1);
+	send_hdr(x->sv[0], LIVE_MSG_RAM, 16 + 4096, crc32c__update(0, ram, 16));
+	assert_int_equal(write(x->sv[0], ram, 16), 16);
+	assert_int_equal(write(x->sv[0], page, sizeof(page)), (ssize_t)sizeof(page));
+	shutdown(x->sv[0], SHUT_WR);
+	ret = live__load(x->sv[1], &env, x->err, sizeof(x->err));
+	assert_int_equal(ret, -EPROTO);
+	assert_non_null(strstr(x->err, "outside this connection's shards"));
+	close(cv[0]);
+	hostile_free(x);
 }
 
 static void test_hostile(void **state)
@@ -272,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_dirty_bitmap),
 		cmocka_unit_test(test_addr_parse),
 		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_hostile_shard),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
